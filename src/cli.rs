@@ -1,0 +1,118 @@
+//! Command-line arguments (clap derive). Parsed once, then checked into a [`crate::config`].
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// The version line: reelframe's version and the FFmpeg it was built against.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (built against FFmpeg ",
+    env!("REELFRAME_FFMPEG_VERSION"),
+    ")"
+);
+
+/// Exact, upright JPEG frames and thumbnails from short videos, decoded in-process with libavcodec.
+#[derive(Debug, Parser)]
+#[command(name = "reelframe", version = VERSION, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Extract frames and a thumbnail for every input video and write one record per item.
+    Extract(ExtractArgs),
+}
+
+/// Arguments of `reelframe extract`.
+#[derive(Debug, Args)]
+pub struct ExtractArgs {
+    /// Video files, or directories whose video files (by extension) are taken. The content ID is
+    /// the file stem.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// A JSONL file of records with `content_id` and `video_url` (`-` reads stdin). Other fields
+    /// are copied to the output records unchanged.
+    #[arg(short, long, value_name = "FILE")]
+    pub input: Option<PathBuf>,
+
+    /// Output directory for frames and thumbnails.
+    #[arg(short, long, value_name = "DIR", default_value = "out")]
+    pub out: PathBuf,
+
+    /// Where records go (`-` for stdout) [default: OUT/records.jsonl].
+    #[arg(long, value_name = "PATH")]
+    pub records: Option<PathBuf>,
+
+    /// Platform used in the key layout when a record has no `platform` field.
+    #[arg(long, default_value = "tiktok")]
+    pub platform: String,
+
+    /// Frames per second to sample (`1`, `0.5`, `30000/1001`).
+    #[arg(long, value_name = "RATE", group = "mode")]
+    pub fps: Option<String>,
+
+    /// Sample this many frames, spread uniformly over the capped duration.
+    #[arg(long, value_name = "N", group = "mode")]
+    pub frames: Option<u32>,
+
+    /// Sample every keyframe in the capped duration, decoding nothing else.
+    #[arg(long, group = "mode")]
+    pub keyframes: bool,
+
+    /// Sample only the first SECONDS of each video (0 = no cap).
+    #[arg(long, value_name = "SECONDS", default_value = "60")]
+    pub max_seconds: String,
+
+    /// Scale frames so the longest side is at most PX (never upscales).
+    #[arg(long, value_name = "PX")]
+    pub max_side: Option<u32>,
+
+    /// Scale frames to this width (aspect ratio kept).
+    #[arg(long, value_name = "PX")]
+    pub width: Option<u32>,
+
+    /// Scale frames to this height (aspect ratio kept; with --width, fit inside both).
+    #[arg(long, value_name = "PX")]
+    pub height: Option<u32>,
+
+    /// JPEG quality, 1–100.
+    #[arg(long, default_value_t = crate::pipeline::encode::DEFAULT_QUALITY)]
+    pub quality: u8,
+
+    /// Longest side of the thumbnail in pixels (0 = the frame's size).
+    #[arg(long, value_name = "PX", default_value_t = 320)]
+    pub thumbnail_max_side: u32,
+
+    /// Videos processed at once [default: number of cores].
+    #[arg(short, long)]
+    pub jobs: Option<usize>,
+
+    /// Threads inside each decoder (1 = parallel across videos only).
+    #[arg(long, default_value_t = 1)]
+    pub decode_threads: usize,
+
+    /// Deadline for one item from open to its last frame (`300`, `90s`, `5m`).
+    #[arg(long, value_name = "DURATION", default_value = "5m")]
+    pub item_timeout: String,
+
+    /// Largest video accepted (`2G`, `500M`, bytes).
+    #[arg(long, value_name = "SIZE", default_value = "2G")]
+    pub max_bytes: String,
+
+    /// Redo every item, even those an earlier run completed.
+    #[arg(long)]
+    pub force: bool,
+
+    /// No progress bar and no summary line.
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// More logging (-v info, -vv debug with FFmpeg's own warnings).
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}

@@ -1,0 +1,3 @@
+//! The subcommands: each builds a pipeline from a checked configuration and drives it.
+
+pub mod extract;

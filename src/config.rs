@@ -1,0 +1,211 @@
+//! Checked configuration: raw arguments are validated once here; everything below takes these
+//! types and never sees a raw string.
+
+use crate::cli::ExtractArgs;
+use crate::pipeline::encode::SizeSpec;
+use crate::pipeline::sample::{Sampling, SamplingMode};
+use crate::pipeline::ExtractOptions;
+use anyhow::{bail, Context, Result};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Where the input rows come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InputSpec {
+    /// Paths on the command line.
+    Paths(Vec<PathBuf>),
+    /// A JSONL file.
+    Jsonl(PathBuf),
+    /// JSONL on stdin.
+    Stdin,
+}
+
+/// Where records go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordsTarget {
+    /// A JSONL file (resumable).
+    File(PathBuf),
+    /// Standard output (not resumable).
+    Stdout,
+}
+
+/// A checked `extract` configuration.
+#[derive(Debug, Clone)]
+pub struct ExtractConfig {
+    /// Inputs, in order: paths first, then the JSONL list.
+    pub inputs: Vec<InputSpec>,
+    /// Output directory.
+    pub out: PathBuf,
+    /// Records target.
+    pub records: RecordsTarget,
+    /// Per-item options.
+    pub options: ExtractOptions,
+    /// Largest video accepted.
+    pub max_bytes: u64,
+    /// Worker count.
+    pub jobs: usize,
+    /// Redo completed items.
+    pub force: bool,
+    /// No progress, no summary.
+    pub quiet: bool,
+}
+
+/// Parses `300`, `1.5`, `500ms`, `90s`, `5m`, `1h` as a duration.
+pub fn parse_duration(text: &str) -> Result<Duration> {
+    let t = text.trim();
+    let (number, unit) = match t.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(i) => (&t[..i], &t[i..]),
+        None => (t, "s"),
+    };
+    let value: f64 = number
+        .trim()
+        .parse()
+        .with_context(|| format!("bad duration {text:?}"))?;
+    let seconds = match unit {
+        "ms" => value / 1000.0,
+        "s" => value,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        _ => bail!("bad duration unit in {text:?} (use ms, s, m or h)"),
+    };
+    if !(seconds.is_finite() && seconds > 0.0) {
+        bail!("duration must be positive: {text:?}");
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+/// Parses `1234`, `500K`, `200M`, `2G` (powers of 1024) as a byte count.
+pub fn parse_size(text: &str) -> Result<u64> {
+    let t = text.trim().trim_end_matches(['B', 'b']);
+    let (number, mult) = match t.chars().last() {
+        Some('K' | 'k') => (&t[..t.len() - 1], 1u64 << 10),
+        Some('M' | 'm') => (&t[..t.len() - 1], 1 << 20),
+        Some('G' | 'g') => (&t[..t.len() - 1], 1 << 30),
+        Some('T' | 't') => (&t[..t.len() - 1], 1 << 40),
+        _ => (t, 1),
+    };
+    let value: f64 = number
+        .trim()
+        .parse()
+        .with_context(|| format!("bad size {text:?}"))?;
+    if !(value.is_finite() && value > 0.0) {
+        bail!("size must be positive: {text:?}");
+    }
+    Ok((value * mult as f64) as u64)
+}
+
+/// Parses `--max-seconds` (`60`, `2.5`, `0` = no cap) into milliseconds.
+pub fn parse_max_seconds(text: &str) -> Result<u64> {
+    let value: f64 = text
+        .trim()
+        .parse()
+        .with_context(|| format!("bad --max-seconds {text:?}"))?;
+    if !(value.is_finite() && value >= 0.0) {
+        bail!("--max-seconds must be 0 or positive: {text:?}");
+    }
+    Ok((value * 1000.0).round() as u64)
+}
+
+impl ExtractConfig {
+    /// Checks `args` into a configuration.
+    pub fn from_args(args: &ExtractArgs) -> Result<ExtractConfig> {
+        let mut inputs = Vec::new();
+        if !args.paths.is_empty() {
+            inputs.push(InputSpec::Paths(args.paths.clone()));
+        }
+        match &args.input {
+            Some(p) if p.as_os_str() == "-" => inputs.push(InputSpec::Stdin),
+            Some(p) => inputs.push(InputSpec::Jsonl(p.clone())),
+            None => {}
+        }
+        if inputs.is_empty() {
+            bail!("nothing to do: give video paths or --input FILE (see --help)");
+        }
+        let mode = if args.keyframes {
+            SamplingMode::Keyframes
+        } else if let Some(n) = args.frames {
+            if n == 0 {
+                bail!("--frames must be at least 1");
+            }
+            SamplingMode::Frames(n)
+        } else {
+            SamplingMode::parse_fps(args.fps.as_deref().unwrap_or("1"))
+                .map_err(anyhow::Error::msg)?
+        };
+        if !(1..=100).contains(&args.quality) {
+            bail!("--quality must be between 1 and 100");
+        }
+        for (name, v) in [
+            ("--max-side", args.max_side),
+            ("--width", args.width),
+            ("--height", args.height),
+        ] {
+            if v == Some(0) || v.is_some_and(|v| v > 16384) {
+                bail!("{name} must be between 1 and 16384");
+            }
+        }
+        let jobs = args.jobs.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        });
+        if jobs == 0 || jobs > 1024 {
+            bail!("--jobs must be between 1 and 1024");
+        }
+        if args.decode_threads == 0 || args.decode_threads > 64 {
+            bail!("--decode-threads must be between 1 and 64");
+        }
+        let platform = args.platform.trim().to_string();
+        if platform.is_empty() {
+            bail!("--platform must not be empty");
+        }
+        let records = match &args.records {
+            Some(p) if p.as_os_str() == "-" => RecordsTarget::Stdout,
+            Some(p) => RecordsTarget::File(p.clone()),
+            None => RecordsTarget::File(args.out.join("records.jsonl")),
+        };
+        Ok(ExtractConfig {
+            inputs,
+            out: args.out.clone(),
+            records,
+            options: ExtractOptions {
+                sampling: Sampling {
+                    mode,
+                    max_ms: parse_max_seconds(&args.max_seconds)?,
+                },
+                size: SizeSpec {
+                    max_side: args.max_side,
+                    width: args.width,
+                    height: args.height,
+                },
+                quality: args.quality,
+                thumbnail_max_side: args.thumbnail_max_side,
+                decode_threads: args.decode_threads,
+                item_timeout: parse_duration(&args.item_timeout)?,
+                platform,
+            },
+            max_bytes: parse_size(&args.max_bytes)?,
+            jobs,
+            force: args.force,
+            quiet: args.quiet,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_and_sizes() {
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("30").unwrap(), Duration::from_secs(30));
+        assert!(parse_duration("0").is_err() && parse_duration("5x").is_err());
+        assert_eq!(parse_size("2G").unwrap(), 2 << 30);
+        assert_eq!(parse_size("1500").unwrap(), 1500);
+        assert!(parse_size("-1").is_err());
+        assert_eq!(parse_max_seconds("2.5").unwrap(), 2500);
+        assert_eq!(parse_max_seconds("0").unwrap(), 0);
+    }
+}

@@ -1,0 +1,31 @@
+//! The `reelframe` binary: parse arguments, set up logging, run, map the outcome to an exit code.
+
+use clap::Parser;
+use reelframe::cli::{Cli, Command};
+use reelframe::commands;
+use reelframe::config::ExtractConfig;
+
+/// Exit code for usage and setup errors.
+const EXIT_SETUP_ERROR: i32 = 2;
+
+fn main() {
+    let cli = Cli::parse();
+    let code = match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("reelframe: error: {err:#}");
+            EXIT_SETUP_ERROR
+        }
+    };
+    std::process::exit(code);
+}
+
+fn run(cli: Cli) -> anyhow::Result<i32> {
+    match cli.command {
+        Command::Extract(args) => {
+            reelframe::logging::init(args.verbose, args.quiet);
+            let config = ExtractConfig::from_args(&args)?;
+            commands::extract::run(&config)
+        }
+    }
+}

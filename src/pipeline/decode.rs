@@ -1,0 +1,729 @@
+/*!
+Stage ③ (decode): open a container, pick its video stream, list its packets, decode the targets.
+
+Everything here runs on a worker thread, never on an async executor. The input is opened through
+a custom I/O context over a file or memory (never by handing a path or URL to FFmpeg's own
+protocols) with a whitelist of container formats, so an untrusted file cannot make FFmpeg open
+other files or URLs (HLS playlists, concat lists). A deadline interrupts both demuxing and
+decoding.
+
+Decoding follows the plan from [`crate::pipeline::sample`]: packets are sent in decode order up
+to the last packet any target needs; pictures no target needs and no other picture references
+are skipped inside the decoder (`skip_frame = NonReference`), which leaves every target
+bit-identical to a full decode.
+*/
+
+use crate::error::{ErrorKind, ItemError};
+use crate::pipeline::sample::{PacketInfo, Plan, Target, Timeline};
+use crate::pipeline::source::VideoData;
+use ffmpeg::codec::threading;
+use ffmpeg::format::context::{Input, StreamIo};
+use ffmpeg::media::Type as MediaType;
+use ffmpeg::{Discard, Packet};
+use ffmpeg_next as ffmpeg;
+use serde::{Deserialize, Serialize};
+use std::ffi::CStr;
+use std::fs::File;
+use std::io::Cursor;
+use std::sync::{Arc, Once};
+use std::time::{Duration, Instant};
+
+/// Largest frame accepted, in pixels (width × height).
+pub const MAX_PIXELS: u64 = 8192 * 8192;
+
+/// Container formats reelframe opens. Image formats are listed so a still image can be named
+/// `not_video` instead of `unreadable`; playlists and protocol-style demuxers are left out.
+const FORMAT_WHITELIST: &str = "mov,matroska,avi,flv,mpegts,mpeg,ogg,asf,ivf,h264,hevc,m4v,\
+    gif,image2,jpeg_pipe,png_pipe,webp_pipe,bmp_pipe,tiff_pipe,gif_pipe,mp3,aac,wav,flac";
+
+/// Still-image codecs: a one-frame stream of these is a picture, not a video.
+const IMAGE_CODECS: &[&str] = &["mjpeg", "png", "bmp", "webp", "tiff", "gif", "jpeg2000"];
+
+/// Initialises FFmpeg once per process and keeps its own logging quiet (reelframe reports
+/// errors itself). `RUST_LOG`-style verbosity above debug turns FFmpeg's warnings back on.
+pub fn init_ffmpeg(ffmpeg_log_warnings: bool) {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        let _ = ffmpeg::init();
+        ffmpeg::util::log::set_level(if ffmpeg_log_warnings {
+            ffmpeg::util::log::Level::Warning
+        } else {
+            ffmpeg::util::log::Level::Quiet
+        });
+    });
+}
+
+/// The FFmpeg version the process runs on (libavutil's `av_version_info`).
+pub fn ffmpeg_version() -> String {
+    // SAFETY: av_version_info returns a static NUL-terminated string.
+    unsafe { CStr::from_ptr(ffmpeg::ffi::av_version_info()) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// A point in time after which work on an item is abandoned.
+#[derive(Debug, Clone, Copy)]
+pub struct Deadline(pub Instant);
+
+impl Deadline {
+    /// A deadline `limit` from now.
+    pub fn after(limit: Duration) -> Deadline {
+        Deadline(Instant::now() + limit)
+    }
+
+    /// Has it passed?
+    pub fn passed(&self) -> bool {
+        Instant::now() >= self.0
+    }
+}
+
+/// How the stored picture must be turned to be upright, from the stream's display matrix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Orientation {
+    /// Swap rows and columns first.
+    pub transpose: bool,
+    /// Then mirror left-right.
+    pub hflip: bool,
+    /// Then mirror top-bottom.
+    pub vflip: bool,
+}
+
+impl Orientation {
+    /// The orientation for a display matrix (nine 16.16/2.30 fixed-point numbers), following the
+    /// ffmpeg CLI's autorotation (rotation, and mirroring where the matrix flips).
+    pub fn from_display_matrix(matrix: &[i32; 9]) -> (Orientation, i32) {
+        // SAFETY: av_display_rotation_get reads exactly nine i32s.
+        let angle = unsafe { ffmpeg::ffi::av_display_rotation_get(matrix.as_ptr()) };
+        if angle.is_nan() {
+            return (Orientation::default(), 0);
+        }
+        // av_display_rotation_get is counter-clockwise; the picture must turn clockwise by theta.
+        let mut theta = -angle.round();
+        theta -= 360.0 * (theta / 360.0 + 0.9 / 360.0).floor();
+        let near = |a: f64| (theta - a).abs() < 1.0;
+        let o = |transpose, hflip, vflip| Orientation {
+            transpose,
+            hflip,
+            vflip,
+        };
+        if near(90.0) {
+            let o = if matrix[3] > 0 {
+                o(true, false, false)
+            } else {
+                o(true, true, false)
+            };
+            (o, 90)
+        } else if near(180.0) {
+            (o(false, matrix[0] < 0, matrix[4] < 0), 180)
+        } else if near(270.0) {
+            let o = if matrix[3] < 0 {
+                o(true, true, true)
+            } else {
+                o(true, false, true)
+            };
+            (o, 270)
+        } else {
+            (o(false, false, matrix[4] < 0), 0)
+        }
+    }
+
+    /// Whether width and height swap.
+    pub fn swaps_dimensions(&self) -> bool {
+        self.transpose
+    }
+}
+
+/// Facts about a video, as its record reports them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VideoFacts {
+    /// Container format as FFmpeg names it (`mov,mp4,m4a,3gp,3g2,mj2`, `matroska,webm`).
+    pub container: String,
+    /// Video codec (`h264`, `hevc`, `vp9`).
+    pub codec: String,
+    /// Codec profile (`High`, `Main`), when known.
+    pub profile: Option<String>,
+    /// Coded width in pixels.
+    pub width: u32,
+    /// Coded height in pixels.
+    pub height: u32,
+    /// Width as displayed: aspect-corrected and rotated.
+    pub display_width: u32,
+    /// Height as displayed: aspect-corrected and rotated.
+    pub display_height: u32,
+    /// Clockwise rotation applied to make frames upright (0, 90, 180, 270).
+    pub rotation: i32,
+    /// Average frame rate, when known.
+    pub fps: Option<f64>,
+    /// Duration of the video stream in ms (from its first frame), when known.
+    pub duration_ms: Option<i64>,
+    /// Duration the container declares, in ms, when it declares one.
+    pub container_duration_ms: Option<i64>,
+    /// Presentation time of the first frame in ms (stream clock).
+    pub start_ms: i64,
+    /// Pixel format of the decoded frames (`yuv420p`).
+    pub pixel_format: String,
+    /// Colour range (`tv` limited, `pc` full, `unknown`).
+    pub color_range: String,
+    /// Colour matrix (`bt709`, `bt470bg`, `unknown`).
+    pub color_space: String,
+    /// Whether the container has an audio stream.
+    pub has_audio: bool,
+    /// Size of the video file in bytes.
+    pub bytes: u64,
+}
+
+/// An opened container with its chosen video stream.
+pub struct OpenVideo {
+    input: Input,
+    stream_index: usize,
+    time_base: (i64, i64),
+    default_frame_duration: i64,
+    /// How to turn pictures upright.
+    pub orientation: Orientation,
+    /// What the container says about the video.
+    pub facts: VideoFacts,
+}
+
+fn ff_error(kind: ErrorKind, what: &str, err: ffmpeg::Error) -> ItemError {
+    match err {
+        ffmpeg::Error::Exit => {
+            ItemError::new(ErrorKind::Timeout, format!("{what}: deadline passed"))
+        }
+        err => ItemError::new(kind, format!("{what}: {err}")),
+    }
+}
+
+fn open_input(data: &VideoData, deadline: Deadline) -> Result<Input, ItemError> {
+    let (io, hint) = match data {
+        VideoData::File(path) => {
+            let file = File::open(path).map_err(|err| {
+                ItemError::new(ErrorKind::Io, format!("opening {}: {err}", path.display()))
+            })?;
+            let io = StreamIo::from_read_seek(file);
+            let hint = path.file_name().map(|n| n.to_string_lossy().into_owned());
+            (io, hint)
+        }
+        VideoData::Memory(bytes) => (
+            StreamIo::from_read_seek(Cursor::new(Arc::clone(bytes))),
+            None,
+        ),
+    };
+    let io = io.map_err(|err| ff_error(ErrorKind::Internal, "creating an I/O context", err))?;
+    let mut options = ffmpeg::Dictionary::new();
+    options.set("format_whitelist", FORMAT_WHITELIST);
+    options.set("protocol_whitelist", "none");
+    let deadline_at = deadline.0;
+    ffmpeg::format::input_from_stream_with_interrupt(
+        io,
+        hint.as_deref(),
+        Some(options),
+        move || Instant::now() >= deadline_at,
+    )
+    .map_err(|err| match err {
+        ffmpeg::Error::InvalidData => ItemError::new(
+            ErrorKind::Unreadable,
+            "not a video container FFmpeg recognises (invalid data, or the index such as the \
+             mp4 moov atom is missing)",
+        ),
+        ffmpeg::Error::Eof => {
+            ItemError::new(ErrorKind::Truncated, "the file ends before its header does")
+        }
+        err => ff_error(ErrorKind::Unreadable, "opening the container", err),
+    })
+}
+
+fn stream_display_matrix(stream: &ffmpeg::format::stream::Stream) -> Option<[i32; 9]> {
+    stream
+        .side_data()
+        .find(|sd| sd.kind() == ffmpeg::codec::packet::side_data::Type::DisplayMatrix)
+        .and_then(|sd| {
+            let bytes = sd.data();
+            (bytes.len() >= 36).then(|| {
+                let mut m = [0i32; 9];
+                for (i, v) in m.iter_mut().enumerate() {
+                    *v = i32::from_ne_bytes(bytes[i * 4..i * 4 + 4].try_into().unwrap());
+                }
+                m
+            })
+        })
+}
+
+fn profile_name(codec_id: ffmpeg::codec::Id, profile: i32) -> Option<String> {
+    // SAFETY: avcodec_profile_name returns NULL or a static NUL-terminated string.
+    let ptr = unsafe { ffmpeg::ffi::avcodec_profile_name(codec_id.into(), profile) };
+    (!ptr.is_null()).then(|| {
+        unsafe { CStr::from_ptr(ptr) }
+            .to_string_lossy()
+            .into_owned()
+    })
+}
+
+fn rational_f64(r: ffmpeg::Rational) -> Option<f64> {
+    (r.numerator() > 0 && r.denominator() > 0)
+        .then(|| r.numerator() as f64 / r.denominator() as f64)
+}
+
+fn pixel_format_name(format: ffmpeg::format::Pixel) -> String {
+    let fmt: ffmpeg::ffi::AVPixelFormat = format.into();
+    // SAFETY: av_get_pix_fmt_name returns NULL or a static string.
+    let ptr = unsafe { ffmpeg::ffi::av_get_pix_fmt_name(fmt) };
+    if ptr.is_null() {
+        "unknown".into()
+    } else {
+        unsafe { CStr::from_ptr(ptr) }
+            .to_string_lossy()
+            .into_owned()
+    }
+}
+
+fn color_range_name(range: ffmpeg::color::Range) -> String {
+    match range {
+        ffmpeg::color::Range::MPEG => "tv".into(),
+        ffmpeg::color::Range::JPEG => "pc".into(),
+        _ => "unknown".into(),
+    }
+}
+
+fn color_space_name(space: ffmpeg::color::Space) -> String {
+    space.name().unwrap_or("unknown").to_string()
+}
+
+impl OpenVideo {
+    /// Opens `data`, chooses the video stream FFmpeg would, and reads what the container says.
+    /// A still image, an audio-only file and a file without any stream are refused here.
+    pub fn open(data: &VideoData, bytes: u64, deadline: Deadline) -> Result<OpenVideo, ItemError> {
+        let input = open_input(data, deadline)?;
+        let container = input.format().name().to_string();
+        let has_audio = input
+            .streams()
+            .any(|s| s.parameters().medium() == MediaType::Audio);
+        let stream = input
+            .streams()
+            .best(MediaType::Video)
+            .filter(|s| {
+                !s.disposition()
+                    .contains(ffmpeg::format::stream::Disposition::ATTACHED_PIC)
+            })
+            .or_else(|| {
+                input.streams().find(|s| {
+                    s.parameters().medium() == MediaType::Video
+                        && !s
+                            .disposition()
+                            .contains(ffmpeg::format::stream::Disposition::ATTACHED_PIC)
+                })
+            });
+        let Some(stream) = stream else {
+            let (kind, why) = if has_audio {
+                (
+                    ErrorKind::NotVideo,
+                    "audio only: the container has no video stream",
+                )
+            } else {
+                (
+                    ErrorKind::NoVideoStream,
+                    "the container has no video stream",
+                )
+            };
+            return Err(ItemError::new(
+                kind,
+                format!("{why} (container {container})"),
+            ));
+        };
+        let params = stream.parameters();
+        let codec_id = params.id();
+        let codec = codec_id.name().to_string();
+        let is_image_container = container == "image2" || container.ends_with("_pipe");
+        if is_image_container || (IMAGE_CODECS.contains(&codec.as_str()) && stream.frames() <= 1) {
+            return Err(ItemError::new(
+                ErrorKind::NotVideo,
+                format!("a still image ({codec} in {container}), not a video"),
+            ));
+        }
+        // SAFETY: the parameters pointer is valid while the stream is.
+        let (width, height, profile, format) = unsafe {
+            let p = &*params.as_ptr();
+            (
+                p.width.max(0) as u32,
+                p.height.max(0) as u32,
+                p.profile,
+                p.format,
+            )
+        };
+        if width as u64 * height as u64 > MAX_PIXELS {
+            return Err(ItemError::new(
+                ErrorKind::TooLarge,
+                format!("frames are {width}x{height}, more than the {MAX_PIXELS}-pixel cap"),
+            ));
+        }
+        let tb = stream.time_base();
+        if tb.numerator() <= 0 || tb.denominator() <= 0 {
+            return Err(ItemError::new(
+                ErrorKind::Unreadable,
+                "the video stream has no time base",
+            ));
+        }
+        let time_base = (tb.numerator() as i64, tb.denominator() as i64);
+        let avg_rate = stream.avg_frame_rate();
+        let fps = rational_f64(avg_rate).or_else(|| rational_f64(stream.rate()));
+        let default_frame_duration = fps
+            .map(|f| ((time_base.1 as f64) / (time_base.0 as f64) / f).round() as i64)
+            .filter(|d| *d > 0)
+            .unwrap_or(1);
+        let (orientation, rotation) = stream_display_matrix(&stream)
+            .map(|m| Orientation::from_display_matrix(&m))
+            .unwrap_or_default();
+        // SAFETY: the stream pointer is valid while the input is.
+        let sar = unsafe { (*params.as_ptr()).sample_aspect_ratio };
+        let display_w = if sar.num > 0 && sar.den > 0 && sar.num != sar.den {
+            ((width as u64 * sar.num as u64 + sar.den as u64 / 2) / sar.den as u64) as u32
+        } else {
+            width
+        };
+        let (display_width, display_height) = if orientation.swaps_dimensions() {
+            (height, display_w)
+        } else {
+            (display_w, height)
+        };
+        let container_duration_ms = (input.duration() > 0).then(|| input.duration() / 1000);
+        let pix = ffmpeg::format::Pixel::from(unsafe {
+            std::mem::transmute::<i32, ffmpeg::ffi::AVPixelFormat>(format)
+        });
+        let (color_range, color_space) = unsafe {
+            let p = &*params.as_ptr();
+            (
+                color_range_name(p.color_range.into()),
+                color_space_name(p.color_space.into()),
+            )
+        };
+        let facts = VideoFacts {
+            container,
+            codec,
+            profile: profile_name(codec_id, profile),
+            width,
+            height,
+            display_width,
+            display_height,
+            rotation,
+            fps,
+            duration_ms: None,
+            container_duration_ms,
+            start_ms: 0,
+            pixel_format: pixel_format_name(pix),
+            color_range,
+            color_space,
+            has_audio,
+            bytes,
+        };
+        let stream_index = stream.index();
+        Ok(OpenVideo {
+            input,
+            stream_index,
+            time_base,
+            default_frame_duration,
+            orientation,
+            facts,
+        })
+    }
+
+    /// Reads the video packets up to the cap (`max_ms`, 0 = all) without decoding, and returns
+    /// the timeline the plan is built from. Also fills `facts.duration_ms` and `start_ms`.
+    pub fn scan(&mut self, max_ms: u64, deadline: Deadline) -> Result<Timeline, ItemError> {
+        let (tb_num, tb_den) = self.time_base;
+        let cap_tb = (max_ms > 0).then(|| {
+            ((max_ms as i128 * tb_den as i128) / (tb_num as i128 * 1000)).min(i64::MAX as i128)
+                as i64
+        });
+        let mut packets: Vec<PacketInfo> = Vec::new();
+        let mut min_pts = i64::MAX;
+        let mut end_pts = i64::MIN;
+        let mut stopped_at_cap = false;
+        let mut last_dts: Option<i64> = None;
+        let mut packet = Packet::empty();
+        let mut bad_reads = 0u32;
+        loop {
+            if deadline.passed() {
+                return Err(ItemError::new(
+                    ErrorKind::Timeout,
+                    "demuxing: deadline passed",
+                ));
+            }
+            match packet.read(&mut self.input) {
+                Ok(()) => {}
+                Err(ffmpeg::Error::Eof) => break,
+                Err(ffmpeg::Error::InvalidData) if bad_reads < 64 => {
+                    bad_reads += 1;
+                    continue;
+                }
+                Err(err) => {
+                    if packets.is_empty() {
+                        return Err(ff_error(ErrorKind::Unreadable, "reading packets", err));
+                    }
+                    return Err(ff_error(
+                        ErrorKind::Truncated,
+                        &format!("reading packets after {} frames", packets.len()),
+                        err,
+                    ));
+                }
+            }
+            if packet.stream() != self.stream_index {
+                continue;
+            }
+            let pts = match (packet.pts(), packet.dts()) {
+                (Some(pts), _) => pts,
+                (None, Some(dts)) => dts,
+                (None, None) => match packets.last() {
+                    Some(prev) => prev.pts + prev.duration.max(self.default_frame_duration),
+                    None => 0,
+                },
+            };
+            let duration = if packet.duration() > 0 {
+                packet.duration()
+            } else {
+                self.default_frame_duration
+            };
+            let discard = packet.flags().bits() & ffmpeg::ffi::AV_PKT_FLAG_DISCARD != 0;
+            if packet.is_corrupt() {
+                return Err(ItemError::new(
+                    ErrorKind::Truncated,
+                    format!(
+                        "packet {} at pts {} ms is incomplete: the file ends early or is damaged",
+                        packets.len(),
+                        crate::pipeline::sample::pts_to_ms(pts, self.time_base)
+                    ),
+                ));
+            }
+            packets.push(PacketInfo {
+                pts,
+                duration,
+                key: packet.is_key(),
+                discard,
+            });
+            if !discard {
+                min_pts = min_pts.min(pts);
+                end_pts = end_pts.max(pts.saturating_add(duration));
+            }
+            if let (Some(cap), true) = (cap_tb, min_pts != i64::MAX) {
+                // Decode order: once dts reaches first + cap no later packet can be shown earlier.
+                let dts = packet.dts().or(last_dts).unwrap_or(pts);
+                last_dts = Some(dts);
+                if dts >= min_pts.saturating_add(cap) {
+                    stopped_at_cap = true;
+                    break;
+                }
+            }
+        }
+        if min_pts == i64::MAX {
+            return Err(ItemError::new(
+                ErrorKind::NoFrames,
+                "the video stream has no packets",
+            ));
+        }
+        let timeline = Timeline {
+            packets,
+            time_base: self.time_base,
+            first_pts: min_pts,
+            end_pts,
+            stopped_at_cap,
+        };
+        self.facts.start_ms = crate::pipeline::sample::pts_to_ms(min_pts, self.time_base);
+        if !stopped_at_cap {
+            self.facts.duration_ms = Some(timeline.duration_ms());
+        }
+        Ok(timeline)
+    }
+}
+
+/// Counters from one decode, for logs and benchmarks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DecodeStats {
+    /// Packets sent to the decoder.
+    pub packets_sent: u64,
+    /// Frames the decoder returned.
+    pub frames_decoded: u64,
+}
+
+/// Decoder options.
+#[derive(Debug, Clone, Copy)]
+pub struct DecodeOptions {
+    /// Threads inside one decoder (1 = parallelism comes from decoding several videos at once).
+    pub threads: usize,
+}
+
+/// Decodes the frames `plan` asks for from `data` (opened afresh, so the scan's read position
+/// does not matter) and hands each to `on_frame` with the targets it answers, in the order the
+/// decoder returns them (presentation order).
+pub fn decode_targets(
+    data: &VideoData,
+    bytes: u64,
+    timeline: &Timeline,
+    plan: &Plan,
+    options: DecodeOptions,
+    deadline: Deadline,
+    mut on_frame: impl FnMut(&[Target], &ffmpeg::frame::Video) -> Result<(), ItemError>,
+) -> Result<DecodeStats, ItemError> {
+    let mut video = OpenVideo::open(data, bytes, deadline)?;
+    let stream = video
+        .input
+        .stream(video.stream_index)
+        .ok_or_else(|| ItemError::new(ErrorKind::Internal, "video stream vanished on reopen"))?;
+    let mut context = ffmpeg::codec::context::Context::from_parameters(stream.parameters())
+        .map_err(|err| ff_error(ErrorKind::DecodeFailed, "setting up the decoder", err))?;
+    let threads = options.threads.max(1);
+    // Per-packet skip_frame decisions are exact only without frame threading.
+    let skip_non_reference = threads == 1;
+    context.set_threading(threading::Config {
+        kind: if threads == 1 {
+            threading::Type::None
+        } else {
+            threading::Type::Frame
+        },
+        count: threads,
+        ..Default::default()
+    });
+    let mut decoder = context.decoder().video().map_err(|err| match err {
+        ffmpeg::Error::DecoderNotFound => ItemError::new(
+            ErrorKind::UnsupportedCodec,
+            format!("no decoder for {} in this FFmpeg", video.facts.codec),
+        ),
+        err => ff_error(ErrorKind::UnsupportedCodec, "opening the decoder", err),
+    })?;
+    decoder.set_packet_time_base(stream.time_base());
+
+    let mut found = vec![false; plan.targets.len()];
+    let mut stats = DecodeStats::default();
+    let mut errors: u64 = 0;
+    let mut first_error: Option<String> = None;
+    let mut frame = ffmpeg::frame::Video::empty();
+    let mut packet = Packet::empty();
+    let mut index = 0usize;
+    let tb = timeline.time_base;
+
+    let mut handle_frame = |frame: &ffmpeg::frame::Video,
+                            stats: &mut DecodeStats,
+                            errors: &mut u64,
+                            first_error: &mut Option<String>|
+     -> Result<(), ItemError> {
+        stats.frames_decoded += 1;
+        let Some(pts) = frame.pts().or_else(|| frame.timestamp()) else {
+            return Ok(());
+        };
+        if frame.is_corrupt() || frame.has_decode_errors() {
+            *errors += 1;
+            first_error.get_or_insert_with(|| {
+                format!(
+                    "damaged picture at {} ms",
+                    crate::pipeline::sample::pts_to_ms(pts, tb)
+                )
+            });
+        }
+        if let Some(indices) = plan.wanted.get(&pts) {
+            if indices.iter().all(|&i| found[i]) {
+                return Ok(());
+            }
+            let targets: Vec<Target> = indices.iter().map(|&i| plan.targets[i]).collect();
+            for &i in indices {
+                found[i] = true;
+            }
+            on_frame(&targets, frame)?;
+        }
+        Ok(())
+    };
+
+    loop {
+        if deadline.passed() {
+            return Err(ItemError::new(
+                ErrorKind::Timeout,
+                "decoding: deadline passed",
+            ));
+        }
+        match packet.read(&mut video.input) {
+            Ok(()) => {}
+            Err(ffmpeg::Error::Eof) => break,
+            Err(ffmpeg::Error::InvalidData) => continue,
+            Err(err) => return Err(ff_error(ErrorKind::Truncated, "reading packets", err)),
+        }
+        if packet.stream() != video.stream_index {
+            continue;
+        }
+        if index > plan.last_packet {
+            break;
+        }
+        let info = timeline.packets.get(index).copied();
+        index += 1;
+        let Some(info) = info else { break };
+        if plan.keyframes_only && !info.key {
+            continue;
+        }
+        let wanted = plan.wanted.contains_key(&info.pts);
+        let discard = if plan.keyframes_only {
+            Discard::NonKey
+        } else if wanted || !skip_non_reference {
+            Discard::Default
+        } else {
+            Discard::NonReference
+        };
+        decoder.skip_frame(discard);
+        stats.packets_sent += 1;
+        loop {
+            match decoder.send_packet(&packet) {
+                Ok(()) => break,
+                Err(ffmpeg::Error::Other { errno }) if errno == libc::EAGAIN => {
+                    // The decoder wants its output drained first.
+                    while decoder.receive_frame(&mut frame).is_ok() {
+                        handle_frame(&frame, &mut stats, &mut errors, &mut first_error)?;
+                    }
+                }
+                Err(err) => {
+                    errors += 1;
+                    first_error.get_or_insert_with(|| {
+                        format!(
+                            "packet at {} ms: {err}",
+                            crate::pipeline::sample::pts_to_ms(info.pts, tb)
+                        )
+                    });
+                    break;
+                }
+            }
+        }
+        while decoder.receive_frame(&mut frame).is_ok() {
+            handle_frame(&frame, &mut stats, &mut errors, &mut first_error)?;
+        }
+    }
+    let _ = decoder.send_eof();
+    while decoder.receive_frame(&mut frame).is_ok() {
+        handle_frame(&frame, &mut stats, &mut errors, &mut first_error)?;
+    }
+    if errors > 0 {
+        return Err(ItemError::new(
+            ErrorKind::CorruptData,
+            format!(
+                "the decoder reported {errors} error(s) in the sampled span; first: {}",
+                first_error.unwrap_or_default()
+            ),
+        ));
+    }
+    let missing: Vec<i64> = plan
+        .targets
+        .iter()
+        .zip(&found)
+        .filter(|(_, f)| !**f)
+        .map(|(t, _)| t.target_ms)
+        .collect();
+    if !missing.is_empty() {
+        let kind = if index <= plan.last_packet {
+            ErrorKind::Truncated
+        } else {
+            ErrorKind::DecodeFailed
+        };
+        return Err(ItemError::new(
+            kind,
+            format!(
+                "{} of {} target frames were not decoded (first target at {} ms)",
+                missing.len(),
+                plan.targets.len(),
+                missing[0]
+            ),
+        ));
+    }
+    Ok(stats)
+}

@@ -1,0 +1,346 @@
+/*!
+Stage ④: decoded picture → upright JPEG.
+
+One swscale pass converts the decoded YUV picture to RGB at the output size, honouring the
+stream's colour matrix and range (limited-range BT.709 in, full-range RGB out); the picture is
+then turned upright as the display matrix says, and encoded with libjpeg-turbo. Scaler contexts
+and buffers are kept across frames of a video.
+*/
+
+use crate::error::{ErrorKind, ItemError};
+use crate::pipeline::decode::Orientation;
+use ffmpeg::format::Pixel;
+use ffmpeg::software::scaling;
+use ffmpeg_next as ffmpeg;
+
+/// Default JPEG quality.
+pub const DEFAULT_QUALITY: u8 = 90;
+
+/// How big output frames are. All sizes are of the upright, aspect-corrected picture; aspect
+/// ratio is always preserved. With none set, frames keep their display size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SizeSpec {
+    /// Longest side at most this many pixels (never upscales).
+    pub max_side: Option<u32>,
+    /// Exactly this wide (height follows the aspect ratio).
+    pub width: Option<u32>,
+    /// Exactly this high (width follows the aspect ratio).
+    pub height: Option<u32>,
+}
+
+impl SizeSpec {
+    /// The output size for a picture displayed at `w`×`h`.
+    pub fn apply(&self, w: u32, h: u32) -> (u32, u32) {
+        let (w, h) = (w.max(1) as f64, h.max(1) as f64);
+        let (mut ow, mut oh) = match (self.width, self.height) {
+            (Some(tw), Some(th)) => {
+                let s = (tw as f64 / w).min(th as f64 / h);
+                (w * s, h * s)
+            }
+            (Some(tw), None) => (tw as f64, h * tw as f64 / w),
+            (None, Some(th)) => (w * th as f64 / h, th as f64),
+            (None, None) => (w, h),
+        };
+        if let Some(m) = self.max_side {
+            let longest = ow.max(oh);
+            if longest > m as f64 {
+                let s = m as f64 / longest;
+                ow *= s;
+                oh *= s;
+            }
+        }
+        ((ow.round() as u32).max(1), (oh.round() as u32).max(1))
+    }
+}
+
+/// A JPEG ready for the store, with what the thumbnail picker needs to know about it.
+#[derive(Debug, Clone)]
+pub struct EncodedFrame {
+    /// The JPEG file.
+    pub jpeg: Vec<u8>,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Colour statistics of the picture.
+    pub stats: crate::pipeline::thumbnail::FrameStats,
+}
+
+#[derive(PartialEq, Eq, Clone, Copy)]
+struct ScalerKey {
+    format: Pixel,
+    width: u32,
+    height: u32,
+    out_width: u32,
+    out_height: u32,
+    full_range: bool,
+    matrix: i32,
+}
+
+/// Converts decoded pictures to upright JPEGs, reusing its scaler and buffers.
+pub struct FrameEncoder {
+    size: SizeSpec,
+    compressor: turbojpeg::Compressor,
+    scaler: Option<(ScalerKey, scaling::Context)>,
+    rgb: ffmpeg::frame::Video,
+    turned: Vec<u8>,
+}
+
+fn encode_error(what: &str, err: impl std::fmt::Display) -> ItemError {
+    ItemError::new(ErrorKind::EncodeFailed, format!("{what}: {err}"))
+}
+
+/// The swscale colour matrix for a stream's colour space. Unspecified matrices are treated as
+/// BT.601, as FFmpeg's own conversions do.
+fn sws_matrix(space: ffmpeg::color::Space) -> i32 {
+    use ffmpeg::color::Space;
+    use ffmpeg::ffi::*;
+    match space {
+        Space::BT709 => SWS_CS_ITU709,
+        Space::FCC => SWS_CS_FCC,
+        Space::SMPTE240M => SWS_CS_SMPTE240M,
+        Space::BT2020NCL | Space::BT2020CL => SWS_CS_BT2020,
+        _ => SWS_CS_DEFAULT,
+    }
+}
+
+fn is_full_range(format: Pixel, range: ffmpeg::color::Range) -> bool {
+    matches!(
+        format,
+        Pixel::YUVJ420P | Pixel::YUVJ422P | Pixel::YUVJ444P | Pixel::YUVJ440P | Pixel::YUVJ411P
+    ) || range == ffmpeg::color::Range::JPEG
+}
+
+impl FrameEncoder {
+    /// An encoder writing JPEGs at `quality` (1–100), sized by `size`.
+    pub fn new(quality: u8, size: SizeSpec) -> Result<FrameEncoder, ItemError> {
+        let mut compressor =
+            turbojpeg::Compressor::new().map_err(|e| encode_error("starting libjpeg-turbo", e))?;
+        compressor
+            .set_quality(quality.clamp(1, 100) as i32)
+            .map_err(|e| encode_error("setting JPEG quality", e))?;
+        compressor
+            .set_subsamp(turbojpeg::Subsamp::Sub2x2)
+            .map_err(|e| encode_error("setting JPEG subsampling", e))?;
+        Ok(FrameEncoder {
+            size,
+            compressor,
+            scaler: None,
+            rgb: ffmpeg::frame::Video::empty(),
+            turned: Vec::new(),
+        })
+    }
+
+    /// The upright output size of a decoded picture.
+    pub fn output_size(
+        &self,
+        frame: &ffmpeg::frame::Video,
+        orientation: Orientation,
+    ) -> (u32, u32) {
+        let (w, h) = (frame.width(), frame.height());
+        let sar = frame.aspect_ratio();
+        let display_w =
+            if sar.numerator() > 0 && sar.denominator() > 0 && sar.numerator() != sar.denominator()
+            {
+                ((w as u64 * sar.numerator() as u64 + sar.denominator() as u64 / 2)
+                    / sar.denominator() as u64) as u32
+            } else {
+                w
+            };
+        let (dw, dh) = if orientation.transpose {
+            (h, display_w)
+        } else {
+            (display_w, h)
+        };
+        self.size.apply(dw, dh)
+    }
+
+    /// Converts, turns and encodes one decoded picture.
+    pub fn encode(
+        &mut self,
+        frame: &ffmpeg::frame::Video,
+        orientation: Orientation,
+    ) -> Result<EncodedFrame, ItemError> {
+        let (out_w, out_h) = self.output_size(frame, orientation);
+        // Scale in the stored orientation; turning comes after.
+        let (scale_w, scale_h) = if orientation.transpose {
+            (out_h, out_w)
+        } else {
+            (out_w, out_h)
+        };
+        let key = ScalerKey {
+            format: frame.format(),
+            width: frame.width(),
+            height: frame.height(),
+            out_width: scale_w,
+            out_height: scale_h,
+            full_range: is_full_range(frame.format(), frame.color_range()),
+            matrix: sws_matrix(frame.color_space()),
+        };
+        if self.scaler.as_ref().map(|(k, _)| *k != key).unwrap_or(true) {
+            let mut ctx = scaling::Context::get(
+                key.format,
+                key.width,
+                key.height,
+                Pixel::RGB24,
+                key.out_width,
+                key.out_height,
+                scaling::Flags::BICUBIC,
+            )
+            .map_err(|e| encode_error("creating the colour converter", e))?;
+            // SAFETY: ctx is a valid SwsContext; the coefficient tables are static.
+            unsafe {
+                let table = ffmpeg::ffi::sws_getCoefficients(key.matrix);
+                let rgb_table = ffmpeg::ffi::sws_getCoefficients(ffmpeg::ffi::SWS_CS_DEFAULT);
+                ffmpeg::ffi::sws_setColorspaceDetails(
+                    ctx.as_mut_ptr(),
+                    table,
+                    key.full_range as i32,
+                    rgb_table,
+                    1,
+                    0,
+                    1 << 16,
+                    1 << 16,
+                );
+            }
+            self.scaler = Some((key, ctx));
+            self.rgb = ffmpeg::frame::Video::empty();
+        }
+        let (_, scaler) = self.scaler.as_mut().expect("scaler was just set");
+        scaler
+            .run(frame, &mut self.rgb)
+            .map_err(|e| encode_error("converting to RGB", e))?;
+        let stride = self.rgb.stride(0);
+        let data = self.rgb.data(0);
+        let (pixels, width, height, pitch): (&[u8], u32, u32, usize) =
+            if orientation == Orientation::default() {
+                (data, scale_w, scale_h, stride)
+            } else {
+                turn_rgb(
+                    data,
+                    scale_w,
+                    scale_h,
+                    stride,
+                    orientation,
+                    &mut self.turned,
+                );
+                (&self.turned, out_w, out_h, out_w as usize * 3)
+            };
+        let stats = crate::pipeline::thumbnail::FrameStats::of_rgb(pixels, width, height, pitch);
+        let image = turbojpeg::Image {
+            pixels,
+            width: width as usize,
+            pitch,
+            height: height as usize,
+            format: turbojpeg::PixelFormat::RGB,
+        };
+        let jpeg = self
+            .compressor
+            .compress_to_vec(image)
+            .map_err(|e| encode_error("JPEG encoding", e))?;
+        Ok(EncodedFrame {
+            jpeg,
+            width,
+            height,
+            stats,
+        })
+    }
+}
+
+/// Writes `src` (RGB24, `w`×`h`, rows `stride` bytes apart) turned by `o` into `dst` (packed).
+pub fn turn_rgb(src: &[u8], w: u32, h: u32, stride: usize, o: Orientation, dst: &mut Vec<u8>) {
+    let (w, h) = (w as usize, h as usize);
+    let (ow, oh) = if o.transpose { (h, w) } else { (w, h) };
+    dst.clear();
+    dst.resize(ow * oh * 3, 0);
+    for oy in 0..oh {
+        let fy = if o.vflip { oh - 1 - oy } else { oy };
+        let row = &mut dst[oy * ow * 3..(oy + 1) * ow * 3];
+        if !o.transpose && !o.hflip {
+            row.copy_from_slice(&src[fy * stride..fy * stride + w * 3]);
+            continue;
+        }
+        for ox in 0..ow {
+            let fx = if o.hflip { ow - 1 - ox } else { ox };
+            let (sx, sy) = if o.transpose { (fy, fx) } else { (fx, fy) };
+            let s = sy * stride + sx * 3;
+            row[ox * 3..ox * 3 + 3].copy_from_slice(&src[s..s + 3]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn size_spec_preserves_aspect_and_never_upscales_with_max_side() {
+        assert_eq!(SizeSpec::default().apply(720, 1280), (720, 1280));
+        let max = SizeSpec {
+            max_side: Some(640),
+            ..Default::default()
+        };
+        assert_eq!(max.apply(720, 1280), (360, 640));
+        assert_eq!(max.apply(320, 240), (320, 240));
+        let w = SizeSpec {
+            width: Some(360),
+            ..Default::default()
+        };
+        assert_eq!(w.apply(720, 1280), (360, 640));
+        let box_ = SizeSpec {
+            width: Some(100),
+            height: Some(100),
+            ..Default::default()
+        };
+        assert_eq!(box_.apply(720, 1280), (56, 100));
+    }
+
+    /// A 3×2 picture whose pixels encode their own coordinates.
+    fn grid() -> Vec<u8> {
+        let mut v = Vec::new();
+        for y in 0..2u8 {
+            for x in 0..3u8 {
+                v.extend_from_slice(&[x, y, 0]);
+            }
+        }
+        v
+    }
+
+    fn at(buf: &[u8], w: usize, x: usize, y: usize) -> (u8, u8) {
+        (buf[(y * w + x) * 3], buf[(y * w + x) * 3 + 1])
+    }
+
+    #[test]
+    fn clockwise_turn_puts_the_bottom_left_pixel_top_left() {
+        let mut out = Vec::new();
+        let clock = Orientation {
+            transpose: true,
+            hflip: true,
+            vflip: false,
+        };
+        turn_rgb(&grid(), 3, 2, 9, clock, &mut out);
+        // 2 wide, 3 high; top-left comes from source (0, 1), top-right from (0, 0)
+        assert_eq!(at(&out, 2, 0, 0), (0, 1));
+        assert_eq!(at(&out, 2, 1, 0), (0, 0));
+        assert_eq!(at(&out, 2, 1, 2), (2, 0));
+    }
+
+    #[test]
+    fn half_turn_reverses_both_axes() {
+        let mut out = Vec::new();
+        turn_rgb(
+            &grid(),
+            3,
+            2,
+            9,
+            Orientation {
+                transpose: false,
+                hflip: true,
+                vflip: true,
+            },
+            &mut out,
+        );
+        assert_eq!(at(&out, 3, 0, 0), (2, 1));
+        assert_eq!(at(&out, 3, 2, 1), (0, 0));
+    }
+}

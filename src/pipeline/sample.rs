@@ -1,0 +1,452 @@
+/*!
+Stage ③ (which frames): sampling modes and the plan that maps targets to frames.
+
+Time stays in the stream's own units (pts and time base) here; milliseconds appear only in the
+targets handed to records. The plan is built from the packet list the demuxer reports before any
+decoding, so the decoder is told exactly which pictures to output.
+
+Semantics (documented in the README):
+- `--fps F`: targets at t = 0, 1/F, 2/F, … while t < min(duration, cap). Each target takes the
+  frame *displayed* at t: the last frame whose pts ≤ first_pts + t (the first frame for t = 0).
+- `--frames N`: N targets at the centres of N equal slices of min(duration, cap).
+- `--keyframes`: every keyframe whose pts lies inside the cap.
+*/
+
+use crate::error::{ErrorKind, ItemError};
+use std::collections::HashMap;
+use std::fmt;
+
+/// How targets are chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SamplingMode {
+    /// `num/den` frames per second, starting at t = 0.
+    Fps {
+        /// Numerator of the rate.
+        num: u32,
+        /// Denominator of the rate.
+        den: u32,
+    },
+    /// This many frames, spread uniformly (centre of equal slices).
+    Frames(u32),
+    /// Every keyframe, decoding nothing else.
+    Keyframes,
+}
+
+impl SamplingMode {
+    /// Parses a rate such as `1`, `0.5`, `2.5` or `30000/1001` into [`SamplingMode::Fps`].
+    pub fn parse_fps(text: &str) -> Result<SamplingMode, String> {
+        let text = text.trim();
+        let (num, den) = if let Some((n, d)) = text.split_once('/') {
+            let n: u64 = n.trim().parse().map_err(|_| format!("bad rate {text:?}"))?;
+            let d: u64 = d.trim().parse().map_err(|_| format!("bad rate {text:?}"))?;
+            (n, d)
+        } else {
+            let (int, frac) = text.split_once('.').unwrap_or((text, ""));
+            if frac.len() > 6 || !frac.chars().all(|c| c.is_ascii_digit()) {
+                return Err(format!("bad rate {text:?}"));
+            }
+            let scale = 10u64.pow(frac.len() as u32);
+            let int: u64 = if int.is_empty() {
+                0
+            } else {
+                int.parse().map_err(|_| format!("bad rate {text:?}"))?
+            };
+            let frac_v: u64 = if frac.is_empty() {
+                0
+            } else {
+                frac.parse().unwrap()
+            };
+            (int * scale + frac_v, scale)
+        };
+        if num == 0 || den == 0 {
+            return Err(format!("rate must be positive: {text:?}"));
+        }
+        let g = gcd(num, den);
+        let (num, den) = (num / g, den / g);
+        if num > 1000 * den || num > u32::MAX as u64 || den > u32::MAX as u64 {
+            return Err(format!(
+                "rate out of range (at most 1000 per second): {text:?}"
+            ));
+        }
+        Ok(SamplingMode::Fps {
+            num: num as u32,
+            den: den as u32,
+        })
+    }
+}
+
+impl fmt::Display for SamplingMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SamplingMode::Fps { num, den: 1 } => write!(f, "fps={num}"),
+            SamplingMode::Fps { num, den } => write!(f, "fps={num}/{den}"),
+            SamplingMode::Frames(n) => write!(f, "frames={n}"),
+            SamplingMode::Keyframes => f.write_str("keyframes"),
+        }
+    }
+}
+
+fn gcd(mut a: u64, mut b: u64) -> u64 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
+/// Which frames to take: the mode and the cap on presentation time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sampling {
+    /// How targets are chosen.
+    pub mode: SamplingMode,
+    /// Only the first `max_ms` milliseconds (from the first frame) are sampled; 0 = no cap.
+    pub max_ms: u64,
+}
+
+/// One packet of the video stream, as the demuxer reported it (decode order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PacketInfo {
+    /// Presentation timestamp in the stream time base.
+    pub pts: i64,
+    /// Duration in the stream time base (0 if unknown).
+    pub duration: i64,
+    /// Whether the packet starts a keyframe.
+    pub key: bool,
+    /// Whether the demuxer marked the packet as not to be shown (edit lists): decoded, never output.
+    pub discard: bool,
+}
+
+/// What the demuxer said about the video stream within (and just past) the cap.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Timeline {
+    /// Packets in decode order.
+    pub packets: Vec<PacketInfo>,
+    /// Stream time base as (num, den).
+    pub time_base: (i64, i64),
+    /// The first presented pts.
+    pub first_pts: i64,
+    /// The end of the last presented frame (pts + duration), within what was read.
+    pub end_pts: i64,
+    /// Whether demuxing stopped at the cap rather than at the end of the stream.
+    pub stopped_at_cap: bool,
+}
+
+impl Timeline {
+    /// Milliseconds from the first frame to `pts`, rounded to nearest.
+    pub fn relative_ms(&self, pts: i64) -> i64 {
+        pts_to_ms(pts - self.first_pts, self.time_base)
+    }
+
+    /// Duration of the read span in milliseconds.
+    pub fn duration_ms(&self) -> i64 {
+        self.relative_ms(self.end_pts)
+    }
+
+    /// Is `pts` (absolute) before the cap?
+    fn before_cap(&self, pts: i64, max_ms: u64) -> bool {
+        if max_ms == 0 {
+            return true;
+        }
+        let (num, den) = self.time_base;
+        // (pts - first) * num / den < max_ms / 1000
+        ((pts - self.first_pts) as i128) * (num as i128) * 1000 < (max_ms as i128) * (den as i128)
+    }
+}
+
+/// Converts a pts in `time_base` to milliseconds, rounding half away from zero.
+pub fn pts_to_ms(pts: i64, time_base: (i64, i64)) -> i64 {
+    let (num, den) = time_base;
+    let scaled = pts as i128 * num as i128 * 1000;
+    let den = den as i128;
+    let q = if scaled >= 0 {
+        (scaled + den / 2) / den
+    } else {
+        (scaled - den / 2) / den
+    };
+    q as i64
+}
+
+/// One sampling target: the time asked for and the frame that answers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Target {
+    /// Position of the target in the output (0-based).
+    pub index: u32,
+    /// Target time in milliseconds from the first frame.
+    pub target_ms: i64,
+    /// pts of the frame displayed at that time (stream time base).
+    pub pts: i64,
+}
+
+/// The decoding plan: the targets, and which packets the decoder must see.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// The targets in output order.
+    pub targets: Vec<Target>,
+    /// For each wanted pts, the indices into `targets` it answers.
+    pub wanted: HashMap<i64, Vec<usize>>,
+    /// Decode-order index of the last packet any target needs; nothing after it is decoded.
+    pub last_packet: usize,
+    /// Only keyframe packets need decoding.
+    pub keyframes_only: bool,
+    /// The sampled span in milliseconds: min(duration, cap).
+    pub span_ms: i64,
+}
+
+/// Plans which frames answer the targets of `sampling` on `timeline`.
+pub fn plan(timeline: &Timeline, sampling: &Sampling) -> Result<Plan, ItemError> {
+    let shown: Vec<&PacketInfo> = timeline.packets.iter().filter(|p| !p.discard).collect();
+    if shown.is_empty() {
+        return Err(ItemError::new(
+            ErrorKind::NoFrames,
+            "the video stream has no frames",
+        ));
+    }
+    let mut sorted: Vec<i64> = shown.iter().map(|p| p.pts).collect();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let (tb_num, tb_den) = (timeline.time_base.0 as i128, timeline.time_base.1 as i128);
+    let duration_tb = (timeline.end_pts - timeline.first_pts).max(0) as i128;
+    let cap_ms = sampling.max_ms as i128;
+    let span_ms = if cap_ms > 0 {
+        timeline.duration_ms().min(sampling.max_ms as i64)
+    } else {
+        timeline.duration_ms()
+    };
+    // The frame displayed at absolute pts `t`: last pts <= t, or the first frame.
+    let displayed_at = |t: i64| -> i64 {
+        let n = sorted.partition_point(|&p| p <= t);
+        sorted[n.saturating_sub(1)]
+    };
+    let mut targets = Vec::new();
+    match sampling.mode {
+        SamplingMode::Fps { num, den } => {
+            let (f_num, f_den) = (num as i128, den as i128);
+            for k in 0i128.. {
+                // t = k * f_den / f_num seconds; t < duration and t < cap
+                let in_duration = k * f_den * tb_den < duration_tb * tb_num * f_num;
+                let in_cap = cap_ms == 0 || k * f_den * 1000 < cap_ms * f_num;
+                if !(in_duration && in_cap) || (k == 0 && duration_tb == 0) {
+                    if k == 0 {
+                        // A one-frame (or zero-duration) stream still yields its first frame.
+                        targets.push(Target {
+                            index: 0,
+                            target_ms: 0,
+                            pts: sorted[0],
+                        });
+                    }
+                    break;
+                }
+                let t_tb = (k * f_den * tb_den).div_euclid(f_num * tb_num);
+                let target_ms = div_round(k * f_den * 1000, f_num);
+                targets.push(Target {
+                    index: k as u32,
+                    target_ms: target_ms as i64,
+                    pts: displayed_at(timeline.first_pts + t_tb as i64),
+                });
+            }
+        }
+        SamplingMode::Frames(n) => {
+            let n = n as i128;
+            // span in time-base units, as an exact fraction span_num / span_den
+            let (span_num, span_den) =
+                if cap_ms > 0 && cap_ms * tb_den < duration_tb * tb_num * 1000 {
+                    (cap_ms * tb_den, tb_num * 1000)
+                } else {
+                    (duration_tb, 1)
+                };
+            for i in 0..n {
+                let t_tb = ((2 * i + 1) * span_num).div_euclid(2 * n * span_den);
+                let target_ms = div_round(
+                    (2 * i + 1) * span_num * tb_num * 1000,
+                    2 * n * span_den * tb_den,
+                );
+                targets.push(Target {
+                    index: i as u32,
+                    target_ms: target_ms as i64,
+                    pts: displayed_at(timeline.first_pts + t_tb as i64),
+                });
+            }
+        }
+        SamplingMode::Keyframes => {
+            let mut keys: Vec<i64> = shown
+                .iter()
+                .filter(|p| p.key && timeline.before_cap(p.pts, sampling.max_ms))
+                .map(|p| p.pts)
+                .collect();
+            keys.sort_unstable();
+            keys.dedup();
+            for (i, pts) in keys.into_iter().enumerate() {
+                targets.push(Target {
+                    index: i as u32,
+                    target_ms: timeline.relative_ms(pts),
+                    pts,
+                });
+            }
+        }
+    }
+    if targets.is_empty() {
+        return Err(ItemError::new(
+            ErrorKind::NoFrames,
+            format!(
+                "no frame to sample in the first {span_ms} ms ({})",
+                sampling.mode
+            ),
+        ));
+    }
+    let mut wanted: HashMap<i64, Vec<usize>> = HashMap::new();
+    for (i, t) in targets.iter().enumerate() {
+        wanted.entry(t.pts).or_default().push(i);
+    }
+    let last_packet = timeline
+        .packets
+        .iter()
+        .rposition(|p| !p.discard && wanted.contains_key(&p.pts))
+        .expect("every target pts comes from a packet");
+    Ok(Plan {
+        targets,
+        wanted,
+        last_packet,
+        keyframes_only: sampling.mode == SamplingMode::Keyframes,
+        span_ms,
+    })
+}
+
+fn div_round(a: i128, b: i128) -> i128 {
+    (2 * a + b).div_euclid(2 * b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 25 fps, time base 1/12800, `n` frames, keyframe every 50, B-frame-like decode order.
+    fn timeline(n: i64) -> Timeline {
+        let step = 512;
+        let mut packets: Vec<PacketInfo> = (0..n)
+            .map(|i| PacketInfo {
+                pts: i * step,
+                duration: step,
+                key: i % 50 == 0,
+                discard: false,
+            })
+            .collect();
+        // swap pairs to mimic reordering; planning must not depend on decode order
+        for i in (1..packets.len() - 1).step_by(2) {
+            packets.swap(i, i + 1);
+        }
+        Timeline {
+            packets,
+            time_base: (1, 12800),
+            first_pts: 0,
+            end_pts: n * step,
+            stopped_at_cap: false,
+        }
+    }
+
+    fn fps(text: &str, max_ms: u64) -> Sampling {
+        Sampling {
+            mode: SamplingMode::parse_fps(text).unwrap(),
+            max_ms,
+        }
+    }
+
+    #[test]
+    fn one_fps_on_a_ten_point_oh_four_second_clip_gives_eleven_targets() {
+        let tl = timeline(251); // 10.04 s
+        let p = plan(&tl, &fps("1", 60_000)).unwrap();
+        assert_eq!(p.targets.len(), 11);
+        assert_eq!(p.targets[10].target_ms, 10_000);
+        assert_eq!(p.targets[10].pts, 250 * 512);
+        assert_eq!(p.span_ms, 10_040);
+    }
+
+    #[test]
+    fn exactly_ten_seconds_gives_ten_targets_and_the_cap_bounds_targets() {
+        assert_eq!(
+            plan(&timeline(250), &fps("1", 60_000))
+                .unwrap()
+                .targets
+                .len(),
+            10
+        );
+        assert_eq!(
+            plan(&timeline(2000), &fps("1", 60_000))
+                .unwrap()
+                .targets
+                .len(),
+            60
+        );
+        assert_eq!(
+            plan(&timeline(2000), &fps("1", 0)).unwrap().targets.len(),
+            80
+        );
+        assert_eq!(
+            plan(&timeline(2000), &fps("2", 5_500))
+                .unwrap()
+                .targets
+                .len(),
+            11
+        );
+    }
+
+    #[test]
+    fn target_takes_the_frame_displayed_at_that_time() {
+        // frames at 0, 0.04, ... ; at t = 1/3 s the displayed frame is pts 8*512 (0.32 s)
+        let p = plan(&timeline(100), &fps("3", 0)).unwrap();
+        assert_eq!(p.targets[1].pts, 8 * 512);
+        assert_eq!(p.targets[1].target_ms, 333);
+    }
+
+    #[test]
+    fn uniform_frames_take_slice_centres() {
+        let p = plan(
+            &timeline(250),
+            &Sampling {
+                mode: SamplingMode::Frames(5),
+                max_ms: 60_000,
+            },
+        )
+        .unwrap();
+        let ms: Vec<i64> = p.targets.iter().map(|t| t.target_ms).collect();
+        assert_eq!(ms, vec![1000, 3000, 5000, 7000, 9000]);
+        assert_eq!(p.targets[0].pts, 25 * 512);
+    }
+
+    #[test]
+    fn keyframes_inside_the_cap() {
+        let p = plan(
+            &timeline(500),
+            &Sampling {
+                mode: SamplingMode::Keyframes,
+                max_ms: 4_000,
+            },
+        )
+        .unwrap();
+        let pts: Vec<i64> = p.targets.iter().map(|t| t.pts).collect();
+        assert_eq!(pts, vec![0, 50 * 512]);
+        assert!(p.keyframes_only);
+    }
+
+    #[test]
+    fn rates_parse_exactly() {
+        assert_eq!(
+            SamplingMode::parse_fps("0.5").unwrap(),
+            SamplingMode::Fps { num: 1, den: 2 }
+        );
+        assert_eq!(
+            SamplingMode::parse_fps("30000/1001").unwrap(),
+            SamplingMode::Fps {
+                num: 30000,
+                den: 1001
+            }
+        );
+        assert!(SamplingMode::parse_fps("0").is_err());
+        assert!(SamplingMode::parse_fps("-1").is_err());
+        assert!(SamplingMode::parse_fps("abc").is_err());
+    }
+
+    #[test]
+    fn ms_rounding() {
+        assert_eq!(pts_to_ms(1001, (1, 30000)), 33);
+        assert_eq!(pts_to_ms(-512, (1, 12800)), -40);
+    }
+}

@@ -1,0 +1,59 @@
+//! Local files: checked (exists, regular file, not empty, not too large) and read in place.
+
+use super::{Fetched, Source, VideoData, VideoUrl};
+use crate::error::{ErrorKind, ItemError};
+use std::io;
+
+/// Reads videos from local disk.
+#[derive(Debug, Clone)]
+pub struct LocalSource {
+    /// Largest file accepted, in bytes.
+    pub max_bytes: u64,
+}
+
+impl Source for LocalSource {
+    fn fetch(&self, url: &VideoUrl) -> Result<Fetched, ItemError> {
+        let VideoUrl::Local(path) = url else {
+            return Err(ItemError::new(
+                ErrorKind::UnsupportedScheme,
+                format!("not a local path: {url:?}"),
+            ));
+        };
+        let meta = std::fs::metadata(path).map_err(|err| {
+            let kind = if err.kind() == io::ErrorKind::NotFound {
+                ErrorKind::NotFound
+            } else {
+                ErrorKind::Io
+            };
+            ItemError::new(kind, format!("{}: {err}", path.display()))
+        })?;
+        if !meta.is_file() {
+            return Err(ItemError::new(
+                ErrorKind::Io,
+                format!("{} is not a regular file", path.display()),
+            ));
+        }
+        if meta.len() == 0 {
+            return Err(ItemError::new(
+                ErrorKind::EmptyFile,
+                format!("{} is empty (0 bytes)", path.display()),
+            ));
+        }
+        if meta.len() > self.max_bytes {
+            return Err(ItemError::new(
+                ErrorKind::TooLarge,
+                format!(
+                    "{} is {} bytes, more than --max-bytes {}",
+                    path.display(),
+                    meta.len(),
+                    self.max_bytes
+                ),
+            ));
+        }
+        Ok(Fetched {
+            data: VideoData::File(path.clone()),
+            bytes: meta.len(),
+            attempts: 1,
+        })
+    }
+}

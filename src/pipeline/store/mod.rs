@@ -1,0 +1,139 @@
+/*!
+Stage ⑤: store. JPEG frames and thumbnails are written under keys built from untrusted IDs.
+
+[`safe_segment`] turns any content ID or platform into one path segment that cannot climb out of
+the output (no `/`, `\`, `..`, NUL or absolute paths) and is injective: two different IDs never
+share a folder. Stores implement [`FrameStore`]; the local directory store is the default.
+*/
+
+mod dir;
+
+pub use dir::DirStore;
+
+use crate::error::StoreError;
+
+/// Longest segment kept readable; longer ones are cut and suffixed with a hash of the whole.
+const MAX_SEGMENT_BYTES: usize = 120;
+
+/// Encodes `id` as one safe path/key segment.
+///
+/// Bytes outside `[A-Za-z0-9_-]` are percent-encoded (`.` included, so `..` becomes `%2E%2E`),
+/// which keeps the mapping one-to-one. Very long results are cut and suffixed with `~` and a
+/// blake3 hash of the original (`~` never appears in encoded text, so these cannot collide with
+/// short ones).
+pub fn safe_segment(id: &str) -> String {
+    let mut out = String::with_capacity(id.len());
+    for b in id.bytes() {
+        if b.is_ascii_alphanumeric() || b == b'_' || b == b'-' {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    if out.len() > MAX_SEGMENT_BYTES {
+        let hash = blake3::hash(id.as_bytes()).to_hex();
+        let mut cut = MAX_SEGMENT_BYTES - 33;
+        while !out.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.truncate(cut);
+        // never end on a partial %XX escape
+        if let Some(pos) = out[out.len().saturating_sub(2)..].find('%') {
+            out.truncate(out.len() - 2 + pos);
+        }
+        out.push('~');
+        out.push_str(&hash[..32]);
+    }
+    out
+}
+
+/// Object keys for one item: `<platform>/<content_id>/…`, both parts safely encoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemKeys {
+    prefix: String,
+}
+
+impl ItemKeys {
+    /// Keys for `content_id` on `platform`.
+    pub fn new(platform: &str, content_id: &str) -> ItemKeys {
+        ItemKeys {
+            prefix: format!("{}/{}", safe_segment(platform), safe_segment(content_id)),
+        }
+    }
+
+    /// The folder (key prefix) of this item, without a trailing slash.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// Key of frame number `index` shown at `pts_ms`: `<prefix>/<index:04>_<pts_ms>.jpg`.
+    pub fn frame(&self, index: u32, pts_ms: i64) -> String {
+        format!("{}/{index:04}_{pts_ms}.jpg", self.prefix)
+    }
+
+    /// Key of the thumbnail: `<prefix>/thumbnail.jpg`.
+    pub fn thumbnail(&self) -> String {
+        format!("{}/thumbnail.jpg", self.prefix)
+    }
+}
+
+/// Metadata stored with an object where the store supports it.
+#[derive(Debug, Clone, Default)]
+pub struct ObjectMeta<'a> {
+    /// The item's content ID.
+    pub content_id: &'a str,
+    /// The frame's pts in ms, for frames.
+    pub pts_ms: Option<i64>,
+}
+
+/// Where frames go: a local directory, S3, memory.
+pub trait FrameStore: Send + Sync {
+    /// Writes `bytes` (a JPEG) under `key`, atomically: a reader sees the whole object or none.
+    /// Returns the URI the record will carry.
+    fn put(&self, key: &str, bytes: &[u8], meta: &ObjectMeta<'_>) -> Result<String, StoreError>;
+
+    /// The URI of `key` without writing it.
+    fn uri(&self, key: &str) -> String;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_cannot_escape_and_stay_distinct() {
+        for evil in [
+            "..",
+            "../../etc/passwd",
+            "/abs",
+            "a/b",
+            "a\\b",
+            ".",
+            "",
+            "\0",
+            "%2E",
+        ] {
+            let s = safe_segment(evil);
+            assert!(
+                !s.contains('/') && !s.contains('\\') && !s.contains('.'),
+                "{evil:?} -> {s}"
+            );
+            assert!(s != "." && s != "..");
+        }
+        assert_eq!(safe_segment("7201234567890123456"), "7201234567890123456");
+        assert_ne!(safe_segment("a/b"), safe_segment("a%2Fb"));
+        assert_ne!(safe_segment("a b"), safe_segment("a_b"));
+        let long_a = "x".repeat(500);
+        let long_b = format!("{}y", "x".repeat(499));
+        assert_ne!(safe_segment(&long_a), safe_segment(&long_b));
+        assert!(safe_segment(&long_a).len() <= MAX_SEGMENT_BYTES);
+        assert!(safe_segment(&"é".repeat(300)).len() <= MAX_SEGMENT_BYTES);
+    }
+
+    #[test]
+    fn keys_follow_the_documented_layout() {
+        let k = ItemKeys::new("tiktok", "72/01");
+        assert_eq!(k.frame(3, 3000), "tiktok/72%2F01/0003_3000.jpg");
+        assert_eq!(k.thumbnail(), "tiktok/72%2F01/thumbnail.jpg");
+    }
+}
