@@ -49,7 +49,7 @@ pub struct InvalidRow {
 }
 
 /// One row of input: an item, or a row that must still get an (error) record.
-pub type InputRow = Result<Item, InvalidRow>;
+pub type InputRow = Result<Item, Box<InvalidRow>>;
 
 /// Does `path` look like a video file by its extension?
 pub fn has_video_extension(path: &Path) -> bool {
@@ -66,14 +66,14 @@ pub fn items_from_paths(paths: &[PathBuf]) -> impl Iterator<Item = InputRow> + '
         let rows: Vec<InputRow> = if path.is_dir() {
             match list_video_files(path) {
                 Ok(files) => files.into_iter().map(|f| Ok(item_for_path(&f))).collect(),
-                Err(err) => vec![Err(InvalidRow {
+                Err(err) => vec![Err(Box::new(InvalidRow {
                     fields: Map::new(),
                     origin: path.display().to_string(),
                     error: ItemError::new(
                         ErrorKind::Io,
                         format!("cannot list directory {}: {err}", path.display()),
                     ),
-                })],
+                }))],
             }
         } else {
             vec![Ok(item_for_path(path))]
@@ -147,11 +147,11 @@ impl<R: BufRead> Iterator for JsonlItems<R> {
             self.line_no += 1;
             let origin = format!("{}:{}", self.name, self.line_no);
             let invalid = |fields, msg: String| {
-                Some(Err(InvalidRow {
+                Some(Err(Box::new(InvalidRow {
                     fields,
                     origin: origin.clone(),
                     error: ItemError::new(ErrorKind::InvalidInput, msg),
-                }))
+                })))
             };
             let read = io::Read::take(&mut self.reader, MAX_LINE_BYTES as u64 + 1)
                 .read_until(b'\n', &mut self.buf);
@@ -216,11 +216,11 @@ pub fn item_from_record(fields: Map<String, Value>, origin: String) -> InputRow 
 
 fn invalid_row(fields: Map<String, Value>, origin: String, why: String) -> InputRow {
     let message = format!("{origin}: {why}");
-    Err(InvalidRow {
+    Err(Box::new(InvalidRow {
         fields,
         origin,
         error: ItemError::new(ErrorKind::InvalidInput, message),
-    })
+    }))
 }
 
 /// The text of a `content_id` value: a non-empty string, or an integer written as its digits.

@@ -232,6 +232,7 @@ impl Extractor {
     pub fn record_for(&self, row: InputRow) -> (Map<String, Value>, Outcome) {
         match row {
             Err(invalid) => {
+                let invalid = *invalid;
                 let mut fields = invalid.fields;
                 fields.insert("input".into(), Value::String(invalid.origin));
                 let id = fields

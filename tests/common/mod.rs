@@ -401,7 +401,9 @@ pub fn pts_to_ms(pts: i64, time_base: (i64, i64)) -> i64 {
 /// written (ffmpeg exits 0 when no frame has that pts).
 pub fn ffmpeg_reference_png(video: &Path, pts: i64, out_png: &Path) {
     let _ = fs::remove_file(out_png);
-    let filter = format!("select='eq(pts\\,{pts})'");
+    // Select the frame by its stream pts, then correct a non-square sample aspect ratio the way
+    // reelframe does (width scaled, rounded to nearest) so sizes match.
+    let filter = format!("select='eq(pts\\,{pts})',scale='round(iw*sar)':ih,setsar=1");
     let out = Command::new("ffmpeg")
         .args(["-nostdin", "-v", "error", "-y", "-copyts", "-i"])
         .arg(video)

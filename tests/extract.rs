@@ -1,0 +1,750 @@
+//! `reelframe extract` against real videos, checked against ffprobe and the ffmpeg CLI.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+/// Runs `reelframe extract ARGS -o OUT` and returns the output and the records by content ID.
+fn extract(out: &Path, args: &[&str]) -> (Output, HashMap<String, Value>) {
+    let mut all: Vec<String> = vec!["extract".into(), "-o".into(), out.display().to_string()];
+    all.extend(args.iter().map(|a| a.to_string()));
+    let output = run_reelframe(&all);
+    let records_path = out.join("records.jsonl");
+    let records = if records_path.exists() {
+        read_jsonl(&records_path)
+    } else {
+        Vec::new()
+    };
+    let mut by_id = HashMap::new();
+    for r in records {
+        let id = r["content_id"].as_str().unwrap_or("<none>").to_string();
+        assert!(
+            by_id.insert(id.clone(), r).is_none(),
+            "two records for {id}"
+        );
+    }
+    (output, by_id)
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn frames(record: &Value) -> &Vec<Value> {
+    record["derived"]["frames"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no frames in {record}"))
+}
+
+fn s(p: &Path) -> String {
+    p.display().to_string()
+}
+
+fn schema_validator() -> jsonschema::Validator {
+    let schema: Value = serde_json::from_str(
+        &fs::read_to_string(repo_dir().join("schema/record.schema.json")).unwrap(),
+    )
+    .unwrap();
+    jsonschema::validator_for(&schema).expect("schema compiles")
+}
+
+fn assert_valid(validator: &jsonschema::Validator, record: &Value) {
+    let errors: Vec<String> = validator
+        .iter_errors(record)
+        .map(|e| format!("{e} at {}", e.instance_path))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "record violates schema: {errors:?}\n{record}"
+    );
+}
+
+/// Checks every frame of `record` is the frame ffprobe says is displayed at its target.
+fn assert_frames_are_displayed_at_targets(video: &Path, record: &Value) {
+    let stream = ffprobe_video_stream(video);
+    let probe = ffprobe_frames(video);
+    let first = probe.iter().map(|f| f.pts).min().unwrap();
+    for f in frames(record) {
+        let target = f["target_ms"].as_i64().unwrap();
+        let expected = frame_displayed_at(&probe, first, stream.time_base, target);
+        assert_eq!(
+            f["pts_ms"].as_i64().unwrap(),
+            pts_to_ms(expected.pts, stream.time_base),
+            "{}: frame {} for target {target} ms",
+            video.display(),
+            f["index"]
+        );
+    }
+}
+
+#[test]
+fn default_sampling_takes_one_frame_per_second_below_duration_and_cap() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let (o, recs) = extract(
+        &out,
+        &[
+            &s(&sample("smpte-2997.mp4")),
+            &s(&sample("long_62s.mp4")),
+            &s(&sample("chaplin.mp4")),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    // 10.04 s of video: t = 0..10 → 11 frames; 62 s capped at 60 → 60; 9.64 s → 10.
+    assert_eq!(frames(&recs["smpte-2997"]).len(), 11);
+    assert_eq!(frames(&recs["long_62s"]).len(), 60);
+    assert_eq!(frames(&recs["chaplin"]).len(), 10);
+    let targets: Vec<i64> = frames(&recs["long_62s"])
+        .iter()
+        .map(|f| f["target_ms"].as_i64().unwrap())
+        .collect();
+    assert_eq!(targets, (0..60).map(|k| k * 1000).collect::<Vec<_>>());
+    assert_eq!(
+        count_files_with_ext(&out.join("tiktok/long_62s"), "jpg"),
+        61,
+        "60 frames + thumbnail"
+    );
+    assert_frames_are_displayed_at_targets(&sample("long_62s.mp4"), &recs["long_62s"]);
+
+    let (o, recs) = extract(
+        &tmp.path().join("nocap"),
+        &["--max-seconds", "0", &s(&sample("long_62s.mp4"))],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(frames(&recs["long_62s"]).len(), 62);
+
+    let (o, recs) = extract(
+        &tmp.path().join("half"),
+        &[
+            "--fps",
+            "0.5",
+            "--max-seconds",
+            "7",
+            &s(&sample("smpte-2997.mp4")),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let targets: Vec<i64> = frames(&recs["smpte-2997"])
+        .iter()
+        .map(|f| f["target_ms"].as_i64().unwrap())
+        .collect();
+    assert_eq!(targets, vec![0, 2000, 4000, 6000]);
+}
+
+#[test]
+fn frames_mode_takes_centres_of_equal_slices() {
+    let tmp = tempfile::tempdir().unwrap();
+    let video = sample("smpte-2997.mp4");
+    let (o, recs) = extract(tmp.path(), &["--frames", "5", &s(&video)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rec = &recs["smpte-2997"];
+    let targets: Vec<i64> = frames(rec)
+        .iter()
+        .map(|f| f["target_ms"].as_i64().unwrap())
+        .collect();
+    // the video stream lasts 10.04 s: slice centres at (2i+1) * 10.04 / 10 s
+    assert_eq!(targets, vec![1004, 3012, 5020, 7028, 9036]);
+    assert_frames_are_displayed_at_targets(&video, rec);
+}
+
+#[test]
+fn keyframes_mode_yields_exactly_the_keyframes_ffprobe_reports_in_the_cap() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (name, cap) in [("long_62s.mp4", 60_000i64), ("smpte-2997.mp4", 4_000)] {
+        let video = sample(name);
+        let out = tmp.path().join(name);
+        let (o, recs) = extract(
+            &out,
+            &[
+                "--keyframes",
+                "--max-seconds",
+                &(cap / 1000).to_string(),
+                &s(&video),
+            ],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        let stream = ffprobe_video_stream(&video);
+        let mut expected: Vec<i64> = ffprobe_packets(&video)
+            .iter()
+            .filter(|p| p.key && pts_to_ms(p.pts, stream.time_base) < cap)
+            .map(|p| pts_to_ms(p.pts, stream.time_base))
+            .collect();
+        expected.sort();
+        let stem = name.rsplit_once('.').unwrap().0;
+        let got: Vec<i64> = frames(&recs[stem])
+            .iter()
+            .map(|f| f["pts_ms"].as_i64().unwrap())
+            .collect();
+        assert!(!expected.is_empty());
+        assert_eq!(got, expected, "{name}");
+    }
+}
+
+/// For every bundled sample: every frame is the one displayed at its target (per ffprobe), and
+/// the first, middle and last JPEGs match the ffmpeg CLI's upright decode of the same frame.
+#[test]
+fn every_sample_frame_matches_ffprobe_timing_and_ffmpeg_pixels() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let (o, recs) = extract(&out, &[&s(&samples_dir())]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut videos: Vec<PathBuf> = fs::read_dir(samples_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("mp4" | "webm")))
+        .collect();
+    videos.sort();
+    assert!(videos.len() >= 8, "samples missing: {videos:?}");
+    assert_eq!(recs.len(), videos.len());
+    let validator = schema_validator();
+    for video in &videos {
+        let stem = video.file_stem().unwrap().to_str().unwrap();
+        let rec = &recs[stem];
+        assert_eq!(rec["status"], "ok", "{rec}");
+        assert_eq!(rec["content_type"], "VIDEO");
+        assert_valid(&validator, rec);
+        assert_frames_are_displayed_at_targets(video, rec);
+        let stream = ffprobe_video_stream(video);
+        let fs_ = frames(rec);
+        for f in [&fs_[0], &fs_[fs_.len() / 2], &fs_[fs_.len() - 1]] {
+            let ours = load_rgb(Path::new(f["uri"].as_str().unwrap()));
+            // pts back in the stream time base, from ffprobe's list (exact, not via ms)
+            let pts = ffprobe_frames(video)
+                .into_iter()
+                .find(|p| pts_to_ms(p.pts, stream.time_base) == f["pts_ms"].as_i64().unwrap())
+                .unwrap()
+                .pts;
+            let reference = ffmpeg_reference_rgb(video, pts, tmp.path());
+            assert_eq!(
+                ours.dimensions(),
+                reference.dimensions(),
+                "{stem} frame {}",
+                f["index"]
+            );
+            let db = psnr(&ours, &reference);
+            assert!(
+                db >= 35.0,
+                "{stem} frame {}: PSNR {db:.1} dB against ffmpeg",
+                f["index"]
+            );
+        }
+        // the thumbnail is a small JPEG made from one of the frames
+        let thumb = &rec["thumbnail"];
+        let img = load_rgb(Path::new(thumb["uri"].as_str().unwrap()));
+        assert!(
+            img.width().max(img.height()) <= 320,
+            "{stem}: thumbnail {:?}",
+            img.dimensions()
+        );
+        assert!((thumb["frame_index"].as_u64().unwrap() as usize) < fs_.len());
+        let bytes = fs::read(thumb["uri"].as_str().unwrap()).unwrap();
+        assert_eq!(thumb["blake3"], blake3_hex(&bytes));
+        assert_eq!(thumb["bytes"], bytes.len());
+        let frame0 = fs::read(fs_[0]["uri"].as_str().unwrap()).unwrap();
+        assert_eq!(fs_[0]["blake3"], blake3_hex(&frame0));
+    }
+}
+
+fn blake3_hex(bytes: &[u8]) -> String {
+    blake3::hash(bytes).to_hex().to_string()
+}
+
+#[test]
+fn rotated_clips_come_out_upright_with_swapped_dimensions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rotated = sample("rotated90.mp4");
+    let fire = sample("fire2.mp4");
+    let (o, recs) = extract(tmp.path(), &[&s(&rotated), &s(&fire)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rec = &recs["rotated90"];
+    assert_eq!(
+        (
+            rec["derived"]["video"]["width"].as_u64(),
+            rec["derived"]["video"]["height"].as_u64()
+        ),
+        (Some(640), Some(360))
+    );
+    assert_eq!(rec["derived"]["video"]["rotation"], 270);
+    for f in frames(rec) {
+        assert_eq!(
+            (f["width"].as_u64(), f["height"].as_u64()),
+            (Some(360), Some(640))
+        );
+    }
+    assert_eq!(recs["fire2"]["derived"]["video"]["rotation"], 180);
+    // Pixels: ours equals ffmpeg's autorotated picture, and differs from the stored (unturned) one.
+    let f = &frames(&recs["fire2"])[1];
+    let ours = load_rgb(Path::new(f["uri"].as_str().unwrap()));
+    let stream = ffprobe_video_stream(&fire);
+    let pts = ffprobe_frames(&fire)
+        .into_iter()
+        .find(|p| pts_to_ms(p.pts, stream.time_base) == f["pts_ms"].as_i64().unwrap())
+        .unwrap()
+        .pts;
+    let upright = ffmpeg_reference_rgb(&fire, pts, tmp.path());
+    assert!(psnr(&ours, &upright) >= 35.0);
+    let stored = tmp.path().join("stored.png");
+    let st = std::process::Command::new("ffmpeg")
+        .args([
+            "-nostdin",
+            "-v",
+            "error",
+            "-y",
+            "-noautorotate",
+            "-copyts",
+            "-i",
+        ])
+        .arg(&fire)
+        .args([
+            "-vf",
+            &format!("select='eq(pts\\,{pts})'"),
+            "-frames:v",
+            "1",
+            "-pix_fmt",
+            "rgb24",
+        ])
+        .arg(&stored)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let db = psnr(&ours, &load_rgb(&stored));
+    assert!(
+        db < 20.0,
+        "the frame was not turned: PSNR {db:.1} dB against the stored picture"
+    );
+}
+
+/// Converts limited-range Y'CbCr to full-range RGB with luma coefficients (kr, kb).
+fn ycbcr_to_rgb(y: f64, cb: f64, cr: f64, kr: f64, kb: f64) -> [f64; 3] {
+    let (y, u, v) = (
+        (y - 16.0) * 255.0 / 219.0,
+        (cb - 128.0) * 255.0 / 224.0,
+        (cr - 128.0) * 255.0 / 224.0,
+    );
+    let r = y + 2.0 * (1.0 - kr) * v;
+    let b = y + 2.0 * (1.0 - kb) * u;
+    let g = (y - kr * r - kb * b) / (1.0 - kr - kb);
+    [r, g, b].map(|c| c.clamp(0.0, 255.0))
+}
+
+#[test]
+fn colour_bars_come_out_full_range_with_the_bt709_matrix() {
+    let tmp = tempfile::tempdir().unwrap();
+    let video = sample("smpte-2997.mp4");
+    let (o, recs) = extract(tmp.path(), &["--max-seconds", "1", &s(&video)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let img = load_rgb(Path::new(
+        frames(&recs["smpte-2997"])[0]["uri"].as_str().unwrap(),
+    ));
+    // The source's own Y'CbCr samples of the first frame, from the ffmpeg CLI.
+    let raw = tmp.path().join("f.yuv");
+    let st = std::process::Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-y", "-i"])
+        .arg(&video)
+        .args(["-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "yuv444p"])
+        .arg(&raw)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let yuv = fs::read(&raw).unwrap();
+    let (w, h) = (1920usize, 1080usize);
+    assert_eq!(yuv.len(), w * h * 3);
+    // Seven 75% bars between x = 1/8 and 7/8 of the width, in the top half of the picture.
+    let bar = 0.75 / 7.0;
+    let mut matrix_matters = false;
+    for i in 0..7 {
+        let (cx, cy) = (0.125 + (i as f64 + 0.5) * bar, 0.2);
+        let at = |plane: usize| {
+            yuv[plane * w * h + (cy * h as f64) as usize * w + (cx * w as f64) as usize] as f64
+        };
+        let bt709 = ycbcr_to_rgb(at(0), at(1), at(2), 0.2126, 0.0722);
+        let bt601 = ycbcr_to_rgb(at(0), at(1), at(2), 0.299, 0.114);
+        let got = region_mean_rgb(&img, cx - 0.01, cy - 0.02, cx + 0.01, cy + 0.02);
+        for c in 0..3 {
+            assert!(
+                (got[c] - bt709[c]).abs() <= 6.0,
+                "bar {i}: got {got:?}, BT.709 says {bt709:?}"
+            );
+        }
+        matrix_matters |= (0..3).any(|c| (bt601[c] - bt709[c]).abs() > 12.0);
+    }
+    assert!(matrix_matters, "the test must tell BT.601 from BT.709");
+    // the pillarbox is black, not the grey of a limited range left unexpanded
+    let black = region_mean_rgb(&img, 0.02, 0.1, 0.1, 0.3);
+    assert!(black.iter().all(|&v| v < 6.0), "black margin is {black:?}");
+}
+
+#[test]
+fn broken_inputs_get_error_records_and_the_rest_succeeds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("in");
+    let broken = make_broken(&dir);
+    assert_eq!(broken.len(), 6, "{broken:?}");
+    fs::copy(sample("chaplin.mp4"), dir.join("good.mp4")).unwrap();
+    let (o, recs) = extract(&tmp.path().join("out"), &[&s(&dir)]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let want = [
+        ("empty", "empty_file"),
+        ("truncated_40pct", "unreadable"),
+        ("no_moov", "unreadable"),
+        ("jpeg_named", "not_video"),
+        ("garbage_middle", "corrupt_data"),
+        ("random_bytes", "unreadable"),
+    ];
+    assert_eq!(recs.len(), want.len() + 1);
+    let validator = schema_validator();
+    for (id, kind) in want {
+        let rec = &recs[id];
+        assert_eq!(rec["status"], "failed", "{id}: {rec}");
+        assert_eq!(rec["error"]["kind"], kind, "{id}: {rec}");
+        assert!(
+            rec["error"]["message"].as_str().unwrap().len() > 10,
+            "{id}: {rec}"
+        );
+        assert_valid(&validator, rec);
+    }
+    assert_eq!(recs["good"]["status"], "ok");
+    assert!(stderr(&o).contains("1 done, 6 failed"), "{}", stderr(&o));
+}
+
+#[test]
+fn jsonl_rows_pass_fields_through_and_bad_rows_get_error_records() {
+    let tmp = tempfile::tempdir().unwrap();
+    let chaplin = s(&sample("chaplin.mp4"));
+    let rows = [
+        json!({"content_id": "7201234567890123456", "video_url": chaplin, "meta": {"a": [1, 2.5, null]}, "score": 0.25}),
+        json!({"content_id": 7201234567890123457u64, "video_url": s(&sample("fire2.mp4"))}),
+        json!({"content_id": "../../escape", "video_url": chaplin}),
+        json!({"content_id": "missing", "video_url": "/nonexistent/video.mp4"}),
+        json!({"content_id": "ftp", "video_url": "ftp://example.invalid/v.mp4"}),
+        json!({"content_id": "no-url"}),
+        json!({"content_id": "7201234567890123456", "video_url": chaplin, "dup": true}),
+    ];
+    let mut text: String = rows.iter().map(|r| format!("{r}\n")).collect();
+    text.push_str("{not json\n\n");
+    let list = tmp.path().join("items.jsonl");
+    fs::write(&list, text).unwrap();
+    let out = tmp.path().join("out");
+    let o = run_reelframe(["extract", "--input", &s(&list), "-o", &s(&out)]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let records = read_jsonl(&out.join("records.jsonl"));
+    // 8 rows, one of them a duplicate ID processed once
+    assert_eq!(records.len(), 7, "{records:#?}");
+    let by_id = |id: &str| {
+        records
+            .iter()
+            .find(|r| r["content_id"] == id)
+            .unwrap_or_else(|| panic!("no {id}"))
+    };
+    let first = by_id("7201234567890123456");
+    assert_eq!(first["meta"], json!({"a": [1, 2.5, null]}));
+    assert_eq!(first["score"], 0.25);
+    assert!(
+        first.get("dup").is_none(),
+        "the first occurrence is the one processed"
+    );
+    assert_eq!(by_id("7201234567890123457")["status"], "ok");
+    let escape = by_id("../../escape");
+    assert_eq!(escape["status"], "ok");
+    for f in frames(escape) {
+        let path = fs::canonicalize(f["uri"].as_str().unwrap()).unwrap();
+        assert!(
+            path.starts_with(fs::canonicalize(&out).unwrap()),
+            "{path:?} escaped the output"
+        );
+        assert!(f["key"]
+            .as_str()
+            .unwrap()
+            .starts_with("tiktok/%2E%2E%2F%2E%2E%2Fescape/"));
+    }
+    assert_eq!(by_id("missing")["error"]["kind"], "not_found");
+    assert_eq!(by_id("ftp")["error"]["kind"], "unsupported_scheme");
+    assert_eq!(by_id("no-url")["error"]["kind"], "invalid_input");
+    let bad_json = records
+        .iter()
+        .find(|r| r.get("content_id").is_none())
+        .expect("a record for the bad line");
+    assert_eq!(bad_json["error"]["kind"], "invalid_input");
+    assert_eq!(bad_json["input"], format!("{}:8", list.display()));
+    let validator = schema_validator();
+    for r in &records {
+        assert_valid(&validator, r);
+    }
+    assert!(stderr(&o).contains("1 duplicate"), "{}", stderr(&o));
+}
+
+fn mtimes(dir: &Path) -> Vec<(PathBuf, std::time::SystemTime)> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir).unwrap() {
+        let p = entry.unwrap().path();
+        if p.is_dir() {
+            out.extend(mtimes(&p));
+        } else {
+            out.push((p.clone(), fs::metadata(&p).unwrap().modified().unwrap()));
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn rerun_skips_completed_items_and_changes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let args = [s(&sample("chaplin.mp4")), s(&sample("fire2.mp4"))];
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (o, _) = extract(&out, &args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let before = fs::read(out.join("records.jsonl")).unwrap();
+    let files_before = mtimes(&out.join("tiktok"));
+    let (o, _) = extract(&out, &args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("0 done, 0 failed, 2 already done"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(fs::read(out.join("records.jsonl")).unwrap(), before);
+    assert_eq!(
+        mtimes(&out.join("tiktok")),
+        files_before,
+        "a rerun rewrote frames"
+    );
+    // other sampling parameters redo the items, replacing their records
+    let mut more = args.clone();
+    more.extend(["--frames", "2"]);
+    let (o, recs) = extract(&out, &more);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(recs.len(), 2);
+    assert!(recs.values().all(|r| frames(r).len() == 2));
+    // --force redoes everything
+    let (o, recs) = extract(&out, &[args[0], args[1], "--frames", "2", "--force"]);
+    assert!(
+        stderr(&o).contains("2 done, 0 failed, 0 already done"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(recs.len(), 2);
+}
+
+#[test]
+fn rerun_retries_failed_items_and_keeps_one_record_per_id() {
+    let tmp = tempfile::tempdir().unwrap();
+    let late = tmp.path().join("late.mp4");
+    let list = tmp.path().join("items.jsonl");
+    fs::write(
+        &list,
+        format!(
+            "{}\n{}\n",
+            json!({"content_id": "a", "video_url": s(&sample("chaplin.mp4"))}),
+            json!({"content_id": "late", "video_url": s(&late)})
+        ),
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    let (o, recs) = extract(&out, &["--input", &s(&list)]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(recs["late"]["error"]["kind"], "not_found");
+    fs::copy(sample("fire2.mp4"), &late).unwrap();
+    let (o, recs) = extract(&out, &["--input", &s(&list)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(recs.len(), 2);
+    assert_eq!(recs["late"]["status"], "ok");
+    assert!(
+        stderr(&o).contains("1 done, 0 failed, 1 already done"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn a_killed_run_resumes_with_exactly_one_record_per_input() {
+    let tmp = tempfile::tempdir().unwrap();
+    let list = tmp.path().join("items.jsonl");
+    let videos = [
+        "smpte-2997.mp4",
+        "portrait_h264_aac.mp4",
+        "chaplin.mp4",
+        "hevc_portrait.mp4",
+    ];
+    let n = 16;
+    let text: String = (0..n)
+        .map(|i| {
+            format!(
+                "{}\n",
+                json!({"content_id": format!("item{i:02}"), "video_url": s(&sample(videos[i % 4]))})
+            )
+        })
+        .collect();
+    fs::write(&list, text).unwrap();
+    let out = tmp.path().join("out");
+    let records = out.join("records.jsonl");
+    let mut child = reelframe_command()
+        .args([
+            "extract",
+            "--jobs",
+            "1",
+            "--input",
+            &s(&list),
+            "-o",
+            &s(&out),
+        ])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // wait until some, but not all, records are written, then SIGKILL
+    let started = std::time::Instant::now();
+    loop {
+        let lines = fs::read_to_string(&records)
+            .map(|t| t.lines().count())
+            .unwrap_or(0);
+        if lines >= 3 {
+            break;
+        }
+        assert!(started.elapsed().as_secs() < 120, "no progress");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "finished before it could be killed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let partial = fs::read_to_string(&records).unwrap().lines().count();
+    assert!(
+        partial < n,
+        "the run finished before the kill ({partial} records)"
+    );
+    let (o, recs) = extract(&out, &["--input", &s(&list)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(recs.len(), n);
+    for (id, r) in &recs {
+        assert_eq!(r["status"], "ok", "{id}");
+        for f in frames(r).iter().chain([&r["thumbnail"]]) {
+            let img =
+                image::open(f["uri"].as_str().unwrap()).unwrap_or_else(|e| panic!("{id}: {e}"));
+            assert_eq!(img.width() as u64, f["width"].as_u64().unwrap());
+        }
+    }
+    // no temporary files left behind by the rerun's compaction
+    assert!(fs::read_dir(&out).unwrap().all(|e| !e
+        .unwrap()
+        .file_name()
+        .to_string_lossy()
+        .ends_with(".tmp")));
+}
+
+#[test]
+fn scaling_keeps_aspect_and_quality_changes_size() {
+    let tmp = tempfile::tempdir().unwrap();
+    let video = s(&sample("portrait_h264_aac.mp4"));
+    let (o, recs) = extract(
+        &tmp.path().join("a"),
+        &["--max-side", "320", "--max-seconds", "2", &video],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let f = &frames(&recs["portrait_h264_aac"])[0];
+    assert_eq!(
+        (f["width"].as_u64(), f["height"].as_u64()),
+        (Some(180), Some(320))
+    );
+    let (_, recs_w) = extract(
+        &tmp.path().join("b"),
+        &["--width", "270", "--max-seconds", "2", &video],
+    );
+    let f = &frames(&recs_w["portrait_h264_aac"])[0];
+    assert_eq!(
+        (f["width"].as_u64(), f["height"].as_u64()),
+        (Some(270), Some(480))
+    );
+    let (_, low) = extract(
+        &tmp.path().join("c"),
+        &["--quality", "30", "--max-seconds", "2", &video],
+    );
+    let (_, high) = extract(
+        &tmp.path().join("d"),
+        &["--quality", "95", "--max-seconds", "2", &video],
+    );
+    let size = |r: &HashMap<String, Value>| {
+        frames(&r["portrait_h264_aac"])[1]["bytes"]
+            .as_u64()
+            .unwrap()
+    };
+    assert!(
+        size(&low) * 2 < size(&high),
+        "{} vs {}",
+        size(&low),
+        size(&high)
+    );
+}
+
+#[test]
+fn usage_errors_exit_2_and_version_names_ffmpeg() {
+    let o = run_reelframe(["extract"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("nothing to do"));
+    let o = run_reelframe(["extract", "--fps", "0", "x.mp4"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = run_reelframe(["extract", "--fps", "1", "--keyframes", "x.mp4"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = run_reelframe(["--version"]);
+    let v = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        v.contains("built against FFmpeg") && v.contains("libavcodec"),
+        "{v}"
+    );
+}
+
+#[test]
+fn records_to_stdout() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = run_reelframe([
+        "extract",
+        "--records",
+        "-",
+        "--max-seconds",
+        "1",
+        "-o",
+        &s(tmp.path()),
+        &s(&sample("chaplin.mp4")),
+    ]);
+    assert!(o.status.success());
+    let text = String::from_utf8(o.stdout).unwrap();
+    let rec: Value = serde_json::from_str(text.trim()).unwrap();
+    assert_eq!(rec["content_id"], "chaplin");
+    assert_eq!(frames(&rec).len(), 1);
+}
+
+/// The README's second set-up command is the one CI runs.
+#[test]
+fn readme_test_command_is_what_ci_runs() {
+    let readme = fs::read_to_string(repo_dir().join("README.md")).unwrap();
+    let block = readme
+        .split("```")
+        .nth(1)
+        .expect("a code block in the README");
+    let commands: Vec<&str> = block
+        .lines()
+        .skip(1)
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    assert_eq!(
+        commands.len(),
+        2,
+        "the README starts with exactly two commands: {commands:?}"
+    );
+    let ci = fs::read_to_string(repo_dir().join(".ci/run")).unwrap();
+    let last = ci
+        .lines()
+        .map(str::trim)
+        .rfind(|l| !l.is_empty() && !l.starts_with('#'))
+        .unwrap();
+    assert_eq!(commands[1], last);
+    assert!(commands[0].contains("extract") && commands[0].contains("samples"));
+}
