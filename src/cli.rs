@@ -25,6 +25,30 @@ pub struct Cli {
 pub enum Command {
     /// Extract frames and a thumbnail for every input video and write one record per item.
     Extract(ExtractArgs),
+    /// Join a metadata JSONL and a downloads JSONL by content_id, ready for `extract --input`.
+    Merge(crate::commands::merge::MergeArgs),
+    /// Show what reelframe sees in one video and which frames it would sample.
+    Inspect(crate::commands::inspect::InspectArgs),
+}
+
+/// Sampling flags, shared by `extract` and `inspect`.
+#[derive(Debug, Clone, Args)]
+pub struct SamplingArgs {
+    /// Frames per second to sample (`1`, `0.5`, `30000/1001`).
+    #[arg(long, value_name = "RATE", group = "mode")]
+    pub fps: Option<String>,
+
+    /// Sample this many frames, spread uniformly over the capped duration.
+    #[arg(long, value_name = "N", group = "mode")]
+    pub frames: Option<u32>,
+
+    /// Sample every keyframe in the capped duration, decoding nothing else.
+    #[arg(long, group = "mode")]
+    pub keyframes: bool,
+
+    /// Sample only the first SECONDS of each video (0 = no cap).
+    #[arg(long, value_name = "SECONDS", default_value = "60")]
+    pub max_seconds: String,
 }
 
 /// Arguments of `reelframe extract`.
@@ -52,21 +76,9 @@ pub struct ExtractArgs {
     #[arg(long, default_value = "tiktok")]
     pub platform: String,
 
-    /// Frames per second to sample (`1`, `0.5`, `30000/1001`).
-    #[arg(long, value_name = "RATE", group = "mode")]
-    pub fps: Option<String>,
-
-    /// Sample this many frames, spread uniformly over the capped duration.
-    #[arg(long, value_name = "N", group = "mode")]
-    pub frames: Option<u32>,
-
-    /// Sample every keyframe in the capped duration, decoding nothing else.
-    #[arg(long, group = "mode")]
-    pub keyframes: bool,
-
-    /// Sample only the first SECONDS of each video (0 = no cap).
-    #[arg(long, value_name = "SECONDS", default_value = "60")]
-    pub max_seconds: String,
+    /// Which frames to take.
+    #[command(flatten)]
+    pub sampling: SamplingArgs,
 
     /// Scale frames so the longest side is at most PX (never upscales).
     #[arg(long, value_name = "PX")]

@@ -1,7 +1,7 @@
 //! Checked configuration: raw arguments are validated once here; everything below takes these
 //! types and never sees a raw string.
 
-use crate::cli::ExtractArgs;
+use crate::cli::{ExtractArgs, SamplingArgs};
 use crate::pipeline::encode::SizeSpec;
 use crate::pipeline::sample::{Sampling, SamplingMode};
 use crate::pipeline::ExtractOptions;
@@ -106,6 +106,24 @@ pub fn parse_max_seconds(text: &str) -> Result<u64> {
     Ok((value * 1000.0).round() as u64)
 }
 
+/// Checks the sampling flags into a [`Sampling`].
+pub fn sampling_from_args(args: &SamplingArgs) -> Result<Sampling> {
+    let mode = if args.keyframes {
+        SamplingMode::Keyframes
+    } else if let Some(n) = args.frames {
+        if n == 0 {
+            bail!("--frames must be at least 1");
+        }
+        SamplingMode::Frames(n)
+    } else {
+        SamplingMode::parse_fps(args.fps.as_deref().unwrap_or("1")).map_err(anyhow::Error::msg)?
+    };
+    Ok(Sampling {
+        mode,
+        max_ms: parse_max_seconds(&args.max_seconds)?,
+    })
+}
+
 impl ExtractConfig {
     /// Checks `args` into a configuration.
     pub fn from_args(args: &ExtractArgs) -> Result<ExtractConfig> {
@@ -121,17 +139,7 @@ impl ExtractConfig {
         if inputs.is_empty() {
             bail!("nothing to do: give video paths or --input FILE (see --help)");
         }
-        let mode = if args.keyframes {
-            SamplingMode::Keyframes
-        } else if let Some(n) = args.frames {
-            if n == 0 {
-                bail!("--frames must be at least 1");
-            }
-            SamplingMode::Frames(n)
-        } else {
-            SamplingMode::parse_fps(args.fps.as_deref().unwrap_or("1"))
-                .map_err(anyhow::Error::msg)?
-        };
+        let sampling = sampling_from_args(&args.sampling)?;
         if !(1..=100).contains(&args.quality) {
             bail!("--quality must be between 1 and 100");
         }
@@ -169,10 +177,7 @@ impl ExtractConfig {
             out: args.out.clone(),
             records,
             options: ExtractOptions {
-                sampling: Sampling {
-                    mode,
-                    max_ms: parse_max_seconds(&args.max_seconds)?,
-                },
+                sampling,
                 size: SizeSpec {
                     max_side: args.max_side,
                     width: args.width,

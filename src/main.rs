@@ -27,5 +27,13 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             let config = ExtractConfig::from_args(&args)?;
             commands::extract::run(&config)
         }
+        Command::Merge(args) => {
+            reelframe::logging::init(0, false);
+            commands::merge::run(&args)
+        }
+        Command::Inspect(args) => {
+            reelframe::logging::init(0, false);
+            commands::inspect::run(&args)
+        }
     }
 }

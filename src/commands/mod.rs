@@ -1,3 +1,5 @@
 //! The subcommands: each builds a pipeline from a checked configuration and drives it.
 
 pub mod extract;
+pub mod inspect;
+pub mod merge;
