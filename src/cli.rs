@@ -24,7 +24,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Extract frames and a thumbnail for every input video and write one record per item.
-    Extract(ExtractArgs),
+    Extract(Box<ExtractArgs>),
     /// Join a metadata JSONL and a downloads JSONL by content_id, ready for `extract --input`.
     Merge(crate::commands::merge::MergeArgs),
     /// Show what reelframe sees in one video and which frames it would sample.

@@ -748,3 +748,62 @@ fn readme_test_command_is_what_ci_runs() {
     assert_eq!(commands[1], last);
     assert!(commands[0].contains("extract") && commands[0].contains("samples"));
 }
+
+#[test]
+fn limits_and_non_video_media_fail_with_their_own_kinds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let audio = tmp.path().join("audio_only.mp4");
+    let st = std::process::Command::new("ffmpeg")
+        .args([
+            "-nostdin",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=duration=2",
+            "-c:a",
+            "aac",
+        ])
+        .arg(&audio)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let (o, recs) = extract(
+        &tmp.path().join("a"),
+        &[&s(&audio), &s(&sample("chaplin.mp4"))],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(recs["audio_only"]["error"]["kind"], "not_video");
+    assert_eq!(recs["chaplin"]["status"], "ok");
+
+    // fire2.mp4 is 1.7 MB, chaplin.mp4 0.76 MB
+    let (o, recs) = extract(
+        &tmp.path().join("b"),
+        &[
+            "--max-bytes",
+            "1M",
+            &s(&sample("fire2.mp4")),
+            &s(&sample("chaplin.mp4")),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(recs["fire2"]["error"]["kind"], "too_large");
+    assert!(recs["fire2"]["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("--max-bytes"));
+    assert_eq!(recs["chaplin"]["status"], "ok");
+
+    let (o, recs) = extract(
+        &tmp.path().join("c"),
+        &["--item-timeout", "1ms", &s(&sample("chaplin.mp4"))],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        recs["chaplin"]["error"]["kind"], "timeout",
+        "{}",
+        recs["chaplin"]
+    );
+}

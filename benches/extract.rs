@@ -1,0 +1,103 @@
+//! Extraction throughput on bundled samples, side by side with the ffmpeg CLI doing the same job
+//! (`-threads 1 -t 60 -vf fps=1 -q:v 3`, JPEGs written) in the same run, so the ratio is what
+//! counts, not the absolute time.
+//!
+//! `cargo bench --bench extract`
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use reelframe::error::StoreError;
+use reelframe::pipeline::encode::SizeSpec;
+use reelframe::pipeline::input::items_from_paths;
+use reelframe::pipeline::sample::{Sampling, SamplingMode};
+use reelframe::pipeline::source::{LocalOnly, LocalSource};
+use reelframe::pipeline::store::{FrameStore, ObjectMeta};
+use reelframe::pipeline::{ExtractOptions, Extractor};
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Keeps nothing: measures extraction without disk writes.
+struct DiscardStore;
+
+impl FrameStore for DiscardStore {
+    fn put(&self, key: &str, bytes: &[u8], _meta: &ObjectMeta<'_>) -> Result<String, StoreError> {
+        std::hint::black_box(bytes);
+        Ok(self.uri(key))
+    }
+    fn uri(&self, key: &str) -> String {
+        format!("discard://{key}")
+    }
+}
+
+fn extractor(mode: SamplingMode) -> Extractor {
+    let options = ExtractOptions {
+        sampling: Sampling {
+            mode,
+            max_ms: 60_000,
+        },
+        size: SizeSpec::default(),
+        quality: 90,
+        thumbnail_max_side: 320,
+        decode_threads: 1,
+        item_timeout: Duration::from_secs(300),
+        platform: "tiktok".into(),
+    };
+    Extractor::new(
+        options,
+        Arc::new(LocalOnly(LocalSource {
+            max_bytes: u64::MAX,
+        })),
+        Arc::new(DiscardStore),
+    )
+}
+
+fn bench(c: &mut Criterion) {
+    reelframe::pipeline::decode::init_ffmpeg(false);
+    let samples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("samples");
+    let scratch = tempfile::tempdir().unwrap();
+    for name in ["portrait_h264_aac.mp4", "smpte-2997.mp4", "long_62s.mp4"] {
+        let path = samples.join(name);
+        let item = items_from_paths(std::slice::from_ref(&path))
+            .next()
+            .unwrap()
+            .unwrap();
+        let mut group = c.benchmark_group(name);
+        group.sample_size(10);
+        for (label, mode) in [
+            ("reelframe_fps1", SamplingMode::Fps { num: 1, den: 1 }),
+            ("reelframe_frames5", SamplingMode::Frames(5)),
+            ("reelframe_keyframes", SamplingMode::Keyframes),
+        ] {
+            let ex = extractor(mode);
+            group.bench_function(label, |b| b.iter(|| ex.extract(&item).expect("extracts")));
+        }
+        let out = scratch.path().join("%04d.jpg");
+        group.bench_function("ffmpeg_cli_fps1", |b| {
+            b.iter(|| {
+                let st = Command::new("ffmpeg")
+                    .args([
+                        "-nostdin",
+                        "-loglevel",
+                        "error",
+                        "-y",
+                        "-threads",
+                        "1",
+                        "-t",
+                        "60",
+                        "-i",
+                    ])
+                    .arg(&path)
+                    .args(["-vf", "fps=1", "-q:v", "3"])
+                    .arg(&out)
+                    .status()
+                    .expect("ffmpeg runs");
+                assert!(st.success());
+            })
+        });
+        group.finish();
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
