@@ -31,6 +31,17 @@ pub enum Command {
     Inspect(crate::commands::inspect::InspectArgs),
 }
 
+/// Formats of an input list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum InputFormat {
+    /// By extension: `.csv` is CSV, anything else JSONL.
+    Auto,
+    /// One JSON object per line.
+    Jsonl,
+    /// A header row with a `content_id` column.
+    Csv,
+}
+
 /// Sampling flags, shared by `extract` and `inspect`.
 #[derive(Debug, Clone, Args)]
 pub struct SamplingArgs {
@@ -59,10 +70,20 @@ pub struct ExtractArgs {
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 
-    /// A JSONL file of records with `content_id` and `video_url` (`-` reads stdin). Other fields
-    /// are copied to the output records unchanged.
+    /// An input list (`-` reads stdin): JSONL records with `content_id` and `video_url`, or a CSV
+    /// with a `content_id` column. Other fields are copied to the output records unchanged.
     #[arg(short, long, value_name = "FILE")]
     pub input: Option<PathBuf>,
+
+    /// Format of --input: `auto` takes `.csv` files as CSV and everything else as JSONL.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub input_format: InputFormat,
+
+    /// Builds `video_url` for records that carry only an ID, e.g.
+    /// `s3://bucket/videos/{content_id}.mp4`; placeholders `{content_id}` and `{platform}`
+    /// (percent-encoded in URLs).
+    #[arg(long, value_name = "TEMPLATE")]
+    pub video_url_template: Option<String>,
 
     /// Output directory for frames and thumbnails.
     #[arg(short, long, value_name = "DIR", default_value = "out")]

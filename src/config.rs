@@ -1,23 +1,33 @@
 //! Checked configuration: raw arguments are validated once here; everything below takes these
 //! types and never sees a raw string.
 
-use crate::cli::{ExtractArgs, SamplingArgs};
+use crate::cli::{ExtractArgs, InputFormat, SamplingArgs};
 use crate::pipeline::encode::SizeSpec;
+use crate::pipeline::input::{ItemDefaults, UrlTemplate};
 use crate::pipeline::sample::{Sampling, SamplingMode};
 use crate::pipeline::ExtractOptions;
 use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// The format of an input list, once decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListFormat {
+    /// JSON lines.
+    Jsonl,
+    /// CSV with a `content_id` column.
+    Csv,
+}
+
 /// Where the input rows come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InputSpec {
     /// Paths on the command line.
     Paths(Vec<PathBuf>),
-    /// A JSONL file.
-    Jsonl(PathBuf),
-    /// JSONL on stdin.
-    Stdin,
+    /// A list file.
+    List(PathBuf, ListFormat),
+    /// A list on stdin.
+    Stdin(ListFormat),
 }
 
 /// Where records go.
@@ -40,6 +50,8 @@ pub struct ExtractConfig {
     pub records: RecordsTarget,
     /// Per-item options.
     pub options: ExtractOptions,
+    /// What items fall back on (URL template, platform).
+    pub defaults: ItemDefaults,
     /// Largest video accepted.
     pub max_bytes: u64,
     /// Worker count.
@@ -131,9 +143,23 @@ impl ExtractConfig {
         if !args.paths.is_empty() {
             inputs.push(InputSpec::Paths(args.paths.clone()));
         }
+        let format_of = |path: &std::path::Path| match args.input_format {
+            InputFormat::Jsonl => ListFormat::Jsonl,
+            InputFormat::Csv => ListFormat::Csv,
+            InputFormat::Auto => {
+                let csv = path
+                    .extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+                if csv {
+                    ListFormat::Csv
+                } else {
+                    ListFormat::Jsonl
+                }
+            }
+        };
         match &args.input {
-            Some(p) if p.as_os_str() == "-" => inputs.push(InputSpec::Stdin),
-            Some(p) => inputs.push(InputSpec::Jsonl(p.clone())),
+            Some(p) if p.as_os_str() == "-" => inputs.push(InputSpec::Stdin(format_of(p))),
+            Some(p) => inputs.push(InputSpec::List(p.clone(), format_of(p))),
             None => {}
         }
         if inputs.is_empty() {
@@ -172,7 +198,18 @@ impl ExtractConfig {
             Some(p) => RecordsTarget::File(p.clone()),
             None => RecordsTarget::File(args.out.join("records.jsonl")),
         };
+        let video_url_template = args
+            .video_url_template
+            .as_deref()
+            .map(UrlTemplate::parse)
+            .transpose()
+            .map_err(anyhow::Error::msg)?;
+        let defaults = ItemDefaults {
+            video_url_template,
+            platform: platform.clone(),
+        };
         Ok(ExtractConfig {
+            defaults,
             inputs,
             out: args.out.clone(),
             records,

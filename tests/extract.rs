@@ -807,3 +807,48 @@ fn limits_and_non_video_media_fail_with_their_own_kinds() {
         recs["chaplin"]
     );
 }
+
+#[test]
+fn csv_of_quoted_ids_with_a_url_template() {
+    let tmp = tempfile::tempdir().unwrap();
+    let videos = tmp.path().join("videos");
+    fs::create_dir(&videos).unwrap();
+    fs::copy(
+        sample("chaplin.mp4"),
+        videos.join("7201234567890123456.mp4"),
+    )
+    .unwrap();
+    fs::copy(sample("fire2.mp4"), videos.join("7201234567890123457.mp4")).unwrap();
+    let csv = tmp.path().join("ids.csv");
+    // a BOM, CRLF, one ID in literal single quotes, one in literal double quotes, one bad row
+    fs::write(
+        &csv,
+        "\u{feff}content_id,metadata_fetch_status\r\n'7201234567890123456',200\r\n\"\"\"7201234567890123457\"\"\",200\r\n'',404\r\n",
+    )
+    .unwrap();
+    let template = format!("{}/{{content_id}}.mp4", videos.display());
+    let (o, recs) = extract(
+        &tmp.path().join("out"),
+        &[
+            "--input",
+            &s(&csv),
+            "--video-url-template",
+            &template,
+            "--max-seconds",
+            "2",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(recs.len(), 3, "{recs:#?}");
+    let a = &recs["7201234567890123456"];
+    assert_eq!(a["status"], "ok");
+    assert_eq!(a["metadata_fetch_status"], "200");
+    assert_eq!(
+        a["video_url"],
+        format!("{}/7201234567890123456.mp4", videos.display())
+    );
+    assert_eq!(recs["7201234567890123457"]["status"], "ok");
+    let bad = &recs[""];
+    assert_eq!(bad["error"]["kind"], "invalid_input");
+    assert_eq!(bad["input"], format!("{}:4", csv.display()));
+}

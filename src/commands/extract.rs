@@ -1,7 +1,7 @@
 //! `reelframe extract`: inputs → pipeline → records, with progress and a summary.
 
-use crate::config::{ExtractConfig, InputSpec, RecordsTarget};
-use crate::pipeline::input::{self, InputRow, JsonlItems};
+use crate::config::{ExtractConfig, InputSpec, ListFormat, RecordsTarget};
+use crate::pipeline::input::{self, CsvItems, InputRow, ItemDefaults, JsonlItems};
 use crate::pipeline::record::{JsonlSink, RecordSink, ResumeLog};
 use crate::pipeline::source::{LocalOnly, LocalSource};
 use crate::pipeline::store::DirStore;
@@ -62,34 +62,61 @@ fn count_rows(inputs: &[InputSpec]) -> Option<u64> {
     for spec in inputs {
         match spec {
             InputSpec::Paths(paths) => total += input::items_from_paths(paths).count() as u64,
-            InputSpec::Jsonl(path) => {
+            InputSpec::List(path, format) => {
                 let reader = BufReader::new(File::open(path).ok()?);
-                total += reader
+                let lines = reader
                     .split(b'\n')
                     .filter(|l| {
                         l.as_ref()
                             .is_ok_and(|l| !l.iter().all(u8::is_ascii_whitespace))
                     })
                     .count() as u64;
+                // a CSV's header is not a row (quoted newlines make this an estimate)
+                total += match format {
+                    ListFormat::Csv => lines.saturating_sub(1),
+                    ListFormat::Jsonl => lines,
+                };
             }
-            InputSpec::Stdin => return None,
+            InputSpec::Stdin(_) => return None,
         }
     }
     Some(total)
 }
 
-fn open_rows(inputs: &[InputSpec]) -> Result<Box<dyn Iterator<Item = InputRow> + '_>> {
-    let mut rows: Box<dyn Iterator<Item = InputRow> + '_> = Box::new(std::iter::empty());
+fn list_rows<'a>(
+    reader: impl io::BufRead + 'a,
+    name: String,
+    format: ListFormat,
+    defaults: &ItemDefaults,
+) -> Result<Box<dyn Iterator<Item = InputRow> + 'a>> {
+    Ok(match format {
+        ListFormat::Jsonl => Box::new(JsonlItems::new(reader, name, defaults.clone())),
+        ListFormat::Csv => {
+            Box::new(CsvItems::new(reader, name, defaults.clone()).map_err(anyhow::Error::msg)?)
+        }
+    })
+}
+
+fn open_rows<'a>(
+    inputs: &'a [InputSpec],
+    defaults: &ItemDefaults,
+) -> Result<Box<dyn Iterator<Item = InputRow> + 'a>> {
+    let mut rows: Box<dyn Iterator<Item = InputRow> + 'a> = Box::new(std::iter::empty());
     for spec in inputs {
         rows = match spec {
             InputSpec::Paths(paths) => Box::new(rows.chain(input::items_from_paths(paths))),
-            InputSpec::Jsonl(path) => {
+            InputSpec::List(path, format) => {
                 let file = File::open(path)
                     .with_context(|| format!("opening --input {}", path.display()))?;
                 let name = path.display().to_string();
-                Box::new(rows.chain(JsonlItems::new(BufReader::new(file), name)))
+                Box::new(rows.chain(list_rows(BufReader::new(file), name, *format, defaults)?))
             }
-            InputSpec::Stdin => Box::new(rows.chain(JsonlItems::new(io::stdin().lock(), "stdin"))),
+            InputSpec::Stdin(format) => Box::new(rows.chain(list_rows(
+                io::stdin().lock(),
+                "stdin".into(),
+                *format,
+                defaults,
+            )?)),
         };
     }
     Ok(rows)
@@ -106,7 +133,7 @@ pub fn run(config: &ExtractConfig) -> Result<i32> {
         max_bytes: config.max_bytes,
     });
     let extractor = Extractor::new(config.options.clone(), Arc::new(source), Arc::new(store));
-    let rows = open_rows(&config.inputs)?;
+    let rows = open_rows(&config.inputs, &config.defaults)?;
 
     let (resume, mut sink): (ResumeLog, Box<dyn RecordSink>) = match &config.records {
         RecordsTarget::Stdout => (ResumeLog::empty(), Box::new(JsonlSink::new(io::stdout()))),

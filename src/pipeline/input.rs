@@ -122,16 +122,18 @@ fn item_for_path(path: &Path) -> Item {
 pub struct JsonlItems<R> {
     reader: R,
     name: String,
+    defaults: ItemDefaults,
     line_no: u64,
     buf: Vec<u8>,
 }
 
 impl<R: BufRead> JsonlItems<R> {
     /// Reads JSONL from `reader`; `name` is used in messages.
-    pub fn new(reader: R, name: impl Into<String>) -> Self {
+    pub fn new(reader: R, name: impl Into<String>, defaults: ItemDefaults) -> Self {
         JsonlItems {
             reader,
             name: name.into(),
+            defaults,
             line_no: 0,
             buf: Vec::new(),
         }
@@ -181,13 +183,18 @@ impl<R: BufRead> Iterator for JsonlItems<R> {
                 Ok(_) => return invalid(Map::new(), format!("{origin}: not a JSON object")),
                 Err(err) => return invalid(Map::new(), format!("{origin}: invalid JSON ({err})")),
             };
-            return Some(item_from_record(fields, origin));
+            return Some(item_from_record(fields, origin, &self.defaults));
         }
     }
 }
 
-/// Turns one input record into an item, checking its `content_id` and `video_url`.
-pub fn item_from_record(fields: Map<String, Value>, origin: String) -> InputRow {
+/// Turns one input record into an item, checking its `content_id` and `video_url` (made from
+/// the template in `defaults` when the record has none).
+pub fn item_from_record(
+    mut fields: Map<String, Value>,
+    origin: String,
+    defaults: &ItemDefaults,
+) -> InputRow {
     let content_id = match fields.get("content_id").map(content_id_text) {
         Some(Ok(id)) => id,
         Some(Err(why)) => return invalid_row(fields, origin, why),
@@ -196,7 +203,25 @@ pub fn item_from_record(fields: Map<String, Value>, origin: String) -> InputRow 
     let video_url = match fields.get("video_url").cloned() {
         Some(Value::String(url)) if !url.trim().is_empty() => url.trim().to_string(),
         Some(Value::String(_)) | Some(Value::Null) | None => {
-            return invalid_row(fields, origin, "no video_url".into())
+            let Some(template) = &defaults.video_url_template else {
+                return invalid_row(
+                    fields,
+                    origin,
+                    "no video_url (or give --video-url-template)".into(),
+                );
+            };
+            let platform = match fields.get("platform") {
+                Some(Value::String(p)) if !p.trim().is_empty() => p.trim().to_string(),
+                _ => defaults.platform.clone(),
+            };
+            match template.render(&content_id, &platform) {
+                Ok(url) => {
+                    // The record says where the video came from.
+                    fields.insert("video_url".into(), Value::String(url.clone()));
+                    url
+                }
+                Err(why) => return invalid_row(fields, origin, why),
+            }
         }
         Some(other) => {
             return invalid_row(
@@ -245,12 +270,196 @@ pub fn content_id_text(value: &Value) -> Result<String, String> {
     Ok(text)
 }
 
+/// What items fall back on when their record lacks something.
+#[derive(Debug, Clone, Default)]
+pub struct ItemDefaults {
+    /// Builds `video_url` for records that only carry an ID.
+    pub video_url_template: Option<UrlTemplate>,
+    /// The platform for `{platform}` when a record has none.
+    pub platform: String,
+}
+
+/// A `video_url` template such as `s3://bucket/videos/{content_id}.mp4`.
+///
+/// Placeholders: `{content_id}` (required) and `{platform}`. In a URL (`scheme://…`) the values
+/// are percent-encoded (everything but `A-Z a-z 0-9 - _ ~`, so `/`, `?`, `#`, `.` cannot change
+/// the URL's shape); in a local path template a value with `/`, `\\` or NUL, or one that is `.`
+/// or `..`, is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UrlTemplate {
+    text: String,
+    is_url: bool,
+}
+
+const URL_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'~');
+
+impl UrlTemplate {
+    /// Checks a template: it must contain `{content_id}` and no other placeholder than
+    /// `{platform}`.
+    pub fn parse(text: &str) -> Result<UrlTemplate, String> {
+        if !text.contains("{content_id}") {
+            return Err(format!(
+                "--video-url-template must contain {{content_id}}: {text:?}"
+            ));
+        }
+        let rest = text.replace("{content_id}", "").replace("{platform}", "");
+        if rest.contains('{') || rest.contains('}') {
+            return Err(format!(
+                "--video-url-template knows only {{content_id}} and {{platform}}: {text:?}"
+            ));
+        }
+        Ok(UrlTemplate {
+            text: text.to_string(),
+            is_url: text.contains("://"),
+        })
+    }
+
+    /// The URL for `content_id` on `platform`.
+    pub fn render(&self, content_id: &str, platform: &str) -> Result<String, String> {
+        let encode = |value: &str, what: &str| -> Result<String, String> {
+            if value.is_empty() || value.chars().all(|c| c == '.') {
+                return Err(format!("{what} {value:?} cannot go into a video URL"));
+            }
+            if self.is_url {
+                Ok(percent_encoding::utf8_percent_encode(value, URL_VALUE).to_string())
+            } else if value.contains(['/', '\\', '\0']) {
+                Err(format!("{what} {value:?} cannot go into a path template"))
+            } else {
+                Ok(value.to_string())
+            }
+        };
+        let id = encode(content_id, "content_id")?;
+        let mut out = self.text.replace("{content_id}", &id);
+        if out.contains("{platform}") {
+            out = out.replace("{platform}", &encode(platform, "platform")?);
+        }
+        Ok(out)
+    }
+}
+
+/// Removes exactly one matching pair of surrounding `'` or `"` from an ID, as the team's CSVs
+/// carry them (`'7201…'`, or `"7201…"` after CSV unquoting). Nothing else is touched.
+pub fn strip_id_quotes(id: &str) -> &str {
+    let b = id.as_bytes();
+    if b.len() >= 2 && (b[0] == b'\'' || b[0] == b'"') && b[b.len() - 1] == b[0] {
+        &id[1..id.len() - 1]
+    } else {
+        id
+    }
+}
+
+/// Streams a CSV with a header row naming a `content_id` column (any case) as items; the other
+/// columns become string fields. IDs lose one pair of literal surrounding quotes
+/// ([`strip_id_quotes`]) and stay strings. A UTF-8 BOM and CRLF line ends are accepted; a row
+/// that is not UTF-8 or has no usable ID yields an [`InvalidRow`].
+pub struct CsvItems<R: io::Read> {
+    records: csv::ByteRecordsIntoIter<R>,
+    headers: Vec<String>,
+    id_column: usize,
+    name: String,
+    defaults: ItemDefaults,
+}
+
+impl<R: io::Read> CsvItems<R> {
+    /// Reads the header of `reader`. An empty input yields no rows; a header without a
+    /// `content_id` column is an error (the whole list is unusable).
+    pub fn new(reader: R, name: impl Into<String>, defaults: ItemDefaults) -> Result<Self, String> {
+        let name = name.into();
+        let mut csv_reader = csv::ReaderBuilder::new()
+            .flexible(true)
+            .has_headers(true)
+            .from_reader(reader);
+        let header = csv_reader
+            .byte_headers()
+            .map_err(|e| format!("{name}: reading the CSV header: {e}"))?
+            .clone();
+        let headers: Vec<String> = header
+            .iter()
+            .map(|h| {
+                String::from_utf8_lossy(h)
+                    .trim_start_matches('\u{feff}')
+                    .trim()
+                    .to_string()
+            })
+            .collect();
+        let id_column = if header.is_empty() {
+            0
+        } else {
+            headers
+                .iter()
+                .position(|h| h.eq_ignore_ascii_case("content_id"))
+                .ok_or_else(|| {
+                    format!(
+                        "{name}: the CSV header has no content_id column (columns: {headers:?})"
+                    )
+                })?
+        };
+        Ok(CsvItems {
+            records: csv_reader.into_byte_records(),
+            headers,
+            id_column,
+            name,
+            defaults,
+        })
+    }
+}
+
+impl<R: io::Read> Iterator for CsvItems<R> {
+    type Item = InputRow;
+
+    fn next(&mut self) -> Option<InputRow> {
+        let record = self.records.next()?;
+        let line = self.records.reader().position().line();
+        let origin = format!("{}:{}", self.name, line);
+        let record = match record {
+            Ok(r) => r,
+            Err(err) => {
+                return Some(invalid_row(
+                    Map::new(),
+                    origin,
+                    format!("bad CSV row ({err})"),
+                ))
+            }
+        };
+        let mut fields = Map::new();
+        for (i, raw) in record.iter().enumerate() {
+            let key = self
+                .headers
+                .get(i)
+                .cloned()
+                .unwrap_or_else(|| format!("column_{i}"));
+            match std::str::from_utf8(raw) {
+                Ok(text) => {
+                    fields.insert(key, Value::String(text.to_string()));
+                }
+                Err(err) => {
+                    return Some(invalid_row(
+                        fields,
+                        origin,
+                        format!("column {key:?} is not UTF-8 ({err})"),
+                    ))
+                }
+            }
+        }
+        let id = fields
+            .get(&self.headers[self.id_column])
+            .and_then(Value::as_str)
+            .map(|v| strip_id_quotes(v.trim()).trim().to_string())
+            .unwrap_or_default();
+        fields.insert("content_id".into(), Value::String(id));
+        Some(item_from_record(fields, origin, &self.defaults))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn rows(text: &str) -> Vec<InputRow> {
-        JsonlItems::new(text.as_bytes(), "t.jsonl").collect()
+        JsonlItems::new(text.as_bytes(), "t.jsonl", ItemDefaults::default()).collect()
     }
 
     #[test]
@@ -279,10 +488,90 @@ mod tests {
     fn non_utf8_line_is_an_invalid_row_and_reading_goes_on() {
         let mut bytes = b"\xff\xfe bad\n".to_vec();
         bytes.extend_from_slice(b"{\"content_id\":\"a\",\"video_url\":\"a.mp4\"}\n");
-        let out: Vec<_> = JsonlItems::new(&bytes[..], "t").collect();
+        let out: Vec<_> = JsonlItems::new(&bytes[..], "t", ItemDefaults::default()).collect();
         assert_eq!(out.len(), 2);
         assert!(out[0].is_err());
         assert_eq!(out[1].as_ref().unwrap().content_id, "a");
+    }
+
+    fn csv_rows(bytes: &[u8], template: Option<&str>) -> Vec<InputRow> {
+        let defaults = ItemDefaults {
+            video_url_template: template.map(|t| UrlTemplate::parse(t).unwrap()),
+            platform: "tiktok".into(),
+        };
+        CsvItems::new(bytes, "ids.csv", defaults).unwrap().collect()
+    }
+
+    #[test]
+    fn csv_ids_lose_exactly_one_pair_of_literal_quotes() {
+        let text = "\u{feff}Content_ID,note\r\n\
+                    '7201234567890123456',a\r\n\
+                    \"\"\"7201234567890123457\"\"\",b\r\n\
+                    7201234567890123458,c\r\n\
+                    \"''7201234567890123459''\",d\r\n\
+                    '7201234567890123460\",e\r\n\
+                    ,f\r\n";
+        let rows = csv_rows(text.as_bytes(), Some("s3://b/v/{content_id}.mp4"));
+        let ids: Vec<Result<String, String>> = rows
+            .iter()
+            .map(|r| {
+                r.as_ref()
+                    .map(|i| i.content_id.clone())
+                    .map_err(|e| e.error.message.clone())
+            })
+            .collect();
+        assert_eq!(ids[0], Ok("7201234567890123456".into()));
+        assert_eq!(ids[1], Ok("7201234567890123457".into()));
+        assert_eq!(ids[2], Ok("7201234567890123458".into()));
+        assert_eq!(ids[3], Ok("'7201234567890123459'".into()));
+        assert_eq!(ids[4], Ok("'7201234567890123460\"".into()));
+        assert!(
+            ids[5].as_ref().unwrap_err().contains("content_id is empty"),
+            "{:?}",
+            ids[5]
+        );
+        let first = rows[0].as_ref().unwrap();
+        assert_eq!(first.video_url, "s3://b/v/7201234567890123456.mp4");
+        assert_eq!(first.fields["note"], "a");
+        assert_eq!(first.origin, "ids.csv:2");
+    }
+
+    #[test]
+    fn csv_edge_cases() {
+        assert!(csv_rows(b"", None).is_empty());
+        assert!(csv_rows(b"content_id\n", None).is_empty());
+        assert!(CsvItems::new(&b"id,x\n1,2\n"[..], "x.csv", ItemDefaults::default()).is_err());
+        let rows = csv_rows(b"content_id\n\xff\xfe\n42\n", Some("/v/{content_id}.mp4"));
+        assert_eq!(rows.len(), 2);
+        assert_eq!(
+            rows[0].as_ref().unwrap_err().error.kind,
+            ErrorKind::InvalidInput
+        );
+        assert_eq!(rows[1].as_ref().unwrap().video_url, "/v/42.mp4");
+        // without a template an ID-only row has no video_url
+        let rows = csv_rows(b"content_id\n42\n", None);
+        assert!(rows[0]
+            .as_ref()
+            .unwrap_err()
+            .error
+            .message
+            .contains("--video-url-template"));
+    }
+
+    #[test]
+    fn templates_encode_ids_in_urls_and_refuse_them_in_paths() {
+        let url = UrlTemplate::parse("https://h/{platform}/{content_id}.mp4").unwrap();
+        assert_eq!(
+            url.render("a/b?c#d e", "tik tok").unwrap(),
+            "https://h/tik%20tok/a%2Fb%3Fc%23d%20e.mp4"
+        );
+        assert_eq!(url.render("a.b", "t").unwrap(), "https://h/t/a%2Eb.mp4");
+        assert!(url.render("..", "t").is_err());
+        let path = UrlTemplate::parse("/videos/{content_id}.mp4").unwrap();
+        assert!(path.render("../etc/passwd", "t").is_err());
+        assert_eq!(path.render("72", "t").unwrap(), "/videos/72.mp4");
+        assert!(UrlTemplate::parse("/videos/x.mp4").is_err());
+        assert!(UrlTemplate::parse("/v/{id}/{content_id}").is_err());
     }
 
     #[test]
