@@ -31,6 +31,15 @@ pub enum Command {
     Inspect(crate::commands::inspect::InspectArgs),
 }
 
+/// Formats of the records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RecordsFormat {
+    /// JSON lines only.
+    Jsonl,
+    /// JSON lines (the resumable journal) plus an Avro object container file.
+    Avro,
+}
+
 /// Formats of an input list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum InputFormat {
@@ -92,6 +101,11 @@ pub struct ExtractArgs {
     /// Where records go (`-` for stdout) [default: OUT/records.jsonl].
     #[arg(long, value_name = "PATH")]
     pub records: Option<PathBuf>,
+
+    /// Record format: `jsonl`, or `avro` to also write an Avro container file (RECORDS with an
+    /// `.avro` extension; schema in schema/record.avsc) from the JSONL records at the end.
+    #[arg(long, value_enum, default_value = "jsonl")]
+    pub records_format: RecordsFormat,
 
     /// Platform used in the key layout when a record has no `platform` field.
     #[arg(long, default_value = "tiktok")]

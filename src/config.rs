@@ -1,7 +1,7 @@
 //! Checked configuration: raw arguments are validated once here; everything below takes these
 //! types and never sees a raw string.
 
-use crate::cli::{ExtractArgs, InputFormat, SamplingArgs};
+use crate::cli::{ExtractArgs, InputFormat, RecordsFormat, SamplingArgs};
 use crate::pipeline::encode::SizeSpec;
 use crate::pipeline::input::{ItemDefaults, UrlTemplate};
 use crate::pipeline::sample::{Sampling, SamplingMode};
@@ -56,6 +56,8 @@ pub struct ExtractConfig {
     pub max_bytes: u64,
     /// Worker count.
     pub jobs: usize,
+    /// Also write the records as Avro, to this path, at the end.
+    pub avro: Option<PathBuf>,
     /// Redo completed items.
     pub force: bool,
     /// No progress, no summary.
@@ -208,7 +210,15 @@ impl ExtractConfig {
             video_url_template,
             platform: platform.clone(),
         };
+        let avro = match (args.records_format, &records) {
+            (RecordsFormat::Jsonl, _) => None,
+            (RecordsFormat::Avro, RecordsTarget::File(p)) => Some(p.with_extension("avro")),
+            (RecordsFormat::Avro, RecordsTarget::Stdout) => {
+                bail!("--records-format avro needs a records file, not stdout")
+            }
+        };
         Ok(ExtractConfig {
+            avro,
             defaults,
             inputs,
             out: args.out.clone(),

@@ -852,3 +852,84 @@ fn csv_of_quoted_ids_with_a_url_template() {
     assert_eq!(bad["error"]["kind"], "invalid_input");
     assert_eq!(bad["input"], format!("{}:4", csv.display()));
 }
+
+#[test]
+fn avro_records_read_back_with_apache_avro_and_fastavro() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let list = tmp.path().join("items.jsonl");
+    fs::write(
+        &list,
+        format!(
+            "{}\n{}\n",
+            json!({"content_id": "7201234567890123456", "video_url": s(&sample("chaplin.mp4")), "score": 0.5}),
+            json!({"content_id": "gone", "video_url": "/nonexistent.mp4"})
+        ),
+    )
+    .unwrap();
+    let (o, recs) = extract(
+        &out,
+        &[
+            "--input",
+            &s(&list),
+            "--records-format",
+            "avro",
+            "--max-seconds",
+            "3",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let avro = out.join("records.avro");
+    // Rust: apache-avro reader, against the schema kept in the repo
+    let schema = apache_avro::Schema::parse_str(
+        &fs::read_to_string(repo_dir().join("schema/record.avsc")).unwrap(),
+    )
+    .unwrap();
+    let reader = apache_avro::Reader::with_schema(&schema, fs::File::open(&avro).unwrap()).unwrap();
+    let values: Vec<Value> = reader
+        .map(|v| apache_avro::from_value::<Value>(&v.unwrap()).unwrap())
+        .collect();
+    assert_eq!(values.len(), 2);
+    let ok = values
+        .iter()
+        .find(|v| v["content_id"] == "7201234567890123456")
+        .unwrap();
+    assert_eq!(ok["status"], "ok");
+    let frames_json = &recs["7201234567890123456"]["derived"]["frames"];
+    assert_eq!(ok["derived"]["frames"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        ok["derived"]["frames"][2]["blake3"],
+        frames_json[2]["blake3"]
+    );
+    assert_eq!(
+        serde_json::from_str::<Value>(ok["input_json"].as_str().unwrap()).unwrap(),
+        json!({"score": 0.5})
+    );
+    let failed = values.iter().find(|v| v["content_id"] == "gone").unwrap();
+    assert_eq!(failed["error"]["kind"], "not_found");
+    // Python: fastavro, a standard Avro reader independent of the Rust crate
+    let py = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys, json, fastavro\n\
+             recs = list(fastavro.reader(open(sys.argv[1], 'rb')))\n\
+             print(json.dumps([[r['content_id'], r['status'], len((r['derived'] or {}).get('frames', [])), (r['error'] or {}).get('kind')] for r in recs]))",
+        ])
+        .arg(&avro)
+        .output()
+        .unwrap();
+    assert!(
+        py.status.success(),
+        "fastavro (pip install fastavro): {}",
+        String::from_utf8_lossy(&py.stderr)
+    );
+    let mut rows: Vec<Value> = serde_json::from_slice(&py.stdout).unwrap();
+    rows.sort_by_key(|r| r[0].as_str().unwrap().to_string());
+    assert_eq!(
+        rows,
+        vec![
+            json!(["7201234567890123456", "ok", 3, null]),
+            json!(["gone", "failed", 0, "not_found"])
+        ]
+    );
+}

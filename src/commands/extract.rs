@@ -181,6 +181,12 @@ pub fn run(config: &ExtractConfig) -> Result<i32> {
     )
     .context("writing records")?;
     drop(progress);
+    drop(sink);
+    if let (Some(avro), RecordsTarget::File(jsonl)) = (&config.avro, &config.records) {
+        let n = crate::pipeline::avro::write_avro_from_jsonl(jsonl, avro)
+            .with_context(|| format!("writing Avro records {}", avro.display()))?;
+        tracing::info!(records = n, path = %avro.display(), "Avro records written");
+    }
     let elapsed = started.elapsed().as_secs_f64();
     if !config.quiet {
         let records = match &config.records {

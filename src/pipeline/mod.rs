@@ -7,6 +7,7 @@ rayon pool of workers joined by bounded channels, so memory stays flat for an in
 length, and a single writer thread turns each outcome into exactly one record.
 */
 
+pub mod avro;
 pub mod decode;
 pub mod encode;
 pub mod input;
