@@ -933,3 +933,44 @@ fn avro_records_read_back_with_apache_avro_and_fastavro() {
         ]
     );
 }
+
+#[test]
+fn a_records_own_platform_wins_over_the_flag() {
+    let tmp = tempfile::tempdir().unwrap();
+    let list = tmp.path().join("items.jsonl");
+    let chaplin = s(&sample("chaplin.mp4"));
+    fs::write(
+        &list,
+        format!(
+            "{}\n{}\n",
+            json!({"content_id": "a", "video_url": chaplin, "platform": "Instagram Reels"}),
+            json!({"content_id": "b", "video_url": chaplin})
+        ),
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    let (o, recs) = extract(
+        &out,
+        &[
+            "--input",
+            &s(&list),
+            "--platform",
+            "youtube",
+            "--max-seconds",
+            "1",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(recs["a"]["derived"]["platform"], "Instagram Reels");
+    assert_eq!(
+        recs["a"]["platform"], "Instagram Reels",
+        "the input field passes through"
+    );
+    assert_eq!(
+        frames(&recs["a"])[0]["key"],
+        "Instagram%20Reels/a/0000_0.jpg"
+    );
+    assert!(out.join("Instagram%20Reels/a/thumbnail.jpg").exists());
+    assert_eq!(recs["b"]["derived"]["platform"], "youtube");
+    assert_eq!(frames(&recs["b"])[0]["key"], "youtube/b/0000_0.jpg");
+}
