@@ -537,15 +537,13 @@ fn rerun_retries_failed_items_and_keeps_one_record_per_id() {
     let tmp = tempfile::tempdir().unwrap();
     let late = tmp.path().join("late.mp4");
     let list = tmp.path().join("items.jsonl");
-    fs::write(
+    write_jsonl(
         &list,
-        format!(
-            "{}\n{}\n",
+        &[
             json!({"content_id": "a", "video_url": s(&sample("chaplin.mp4"))}),
-            json!({"content_id": "late", "video_url": s(&late)})
-        ),
-    )
-    .unwrap();
+            json!({"content_id": "late", "video_url": s(&late)}),
+        ],
+    );
     let out = tmp.path().join("out");
     let (o, recs) = extract(&out, &["--input", &s(&list)]);
     assert_eq!(o.status.code(), Some(1));
@@ -858,15 +856,13 @@ fn avro_records_read_back_with_apache_avro_and_fastavro() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
     let list = tmp.path().join("items.jsonl");
-    fs::write(
+    write_jsonl(
         &list,
-        format!(
-            "{}\n{}\n",
+        &[
             json!({"content_id": "7201234567890123456", "video_url": s(&sample("chaplin.mp4")), "score": 0.5}),
-            json!({"content_id": "gone", "video_url": "/nonexistent.mp4"})
-        ),
-    )
-    .unwrap();
+            json!({"content_id": "gone", "video_url": "/nonexistent.mp4"}),
+        ],
+    );
     let (o, recs) = extract(
         &out,
         &[
@@ -939,15 +935,13 @@ fn a_records_own_platform_wins_over_the_flag() {
     let tmp = tempfile::tempdir().unwrap();
     let list = tmp.path().join("items.jsonl");
     let chaplin = s(&sample("chaplin.mp4"));
-    fs::write(
+    write_jsonl(
         &list,
-        format!(
-            "{}\n{}\n",
+        &[
             json!({"content_id": "a", "video_url": chaplin, "platform": "Instagram Reels"}),
-            json!({"content_id": "b", "video_url": chaplin})
-        ),
-    )
-    .unwrap();
+            json!({"content_id": "b", "video_url": chaplin}),
+        ],
+    );
     let out = tmp.path().join("out");
     let (o, recs) = extract(
         &out,
@@ -973,4 +967,54 @@ fn a_records_own_platform_wins_over_the_flag() {
     assert!(out.join("Instagram%20Reels/a/thumbnail.jpg").exists());
     assert_eq!(recs["b"]["derived"]["platform"], "youtube");
     assert_eq!(frames(&recs["b"])[0]["key"], "youtube/b/0000_0.jpg");
+}
+
+#[test]
+fn empty_header_only_and_non_utf8_csv_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (name, bytes, records) in [
+        ("empty.csv", &b""[..], 0usize),
+        ("header_only.csv", &b"content_id,video_url\r\n"[..], 0),
+        (
+            "latin1.csv",
+            &b"content_id,video_url\n\xe9t\xe9,x.mp4\n"[..],
+            1,
+        ),
+    ] {
+        let csv = tmp.path().join(name);
+        fs::write(&csv, bytes).unwrap();
+        let out = tmp.path().join(format!("out_{name}"));
+        let o = run_reelframe(["extract", "--input", &s(&csv), "-o", &s(&out)]);
+        assert_eq!(
+            o.status.code(),
+            Some(if records == 0 { 0 } else { 1 }),
+            "{name}: {}",
+            stderr(&o)
+        );
+        let recs = read_jsonl(&out.join("records.jsonl"));
+        assert_eq!(recs.len(), records, "{name}");
+        if records == 1 {
+            assert_eq!(recs[0]["error"]["kind"], "invalid_input");
+            assert!(recs[0]["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("not UTF-8"));
+        }
+    }
+    // a CSV without a content_id column is a usage error: nothing can be done with it
+    let csv = tmp.path().join("no_id.csv");
+    fs::write(&csv, "id,url\n1,x.mp4\n").unwrap();
+    let o = run_reelframe([
+        "extract",
+        "--input",
+        &s(&csv),
+        "-o",
+        &s(&tmp.path().join("x")),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("no content_id column"),
+        "{}",
+        stderr(&o)
+    );
 }

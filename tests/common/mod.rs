@@ -591,3 +591,9 @@ pub fn count_files_with_ext(dir: &Path, ext: &str) -> usize {
         })
         .sum()
 }
+
+/// Writes `rows` as JSON lines to `path`.
+pub fn write_jsonl(path: &Path, rows: &[Value]) {
+    let text: String = rows.iter().map(|r| format!("{r}\n")).collect();
+    fs::write(path, text).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+}
