@@ -25,7 +25,7 @@ are written to temporary files beside them and renamed into place at the end, so
 sees a partial file.
 */
 
-use crate::pipeline::input::content_id_text;
+use crate::pipeline::input::{content_id_text, JsonLine, JsonLines};
 use anyhow::{bail, Context};
 use clap::Args;
 use serde_json::{json, Map, Value};
@@ -489,53 +489,33 @@ enum Row {
     Invalid(BadRow),
 }
 
-/// Reads a JSONL input line by line as raw bytes: a line that is not UTF-8 is a row like any
-/// other (an invalid one), never an error. Blank lines are skipped, CRLF endings and a UTF-8 BOM
-/// at the start of a line (the start of the file, or of a file concatenated onto another) are
-/// ignored. Line numbers are 1-based and count every line, blank ones included.
+/// Reads a JSONL input through [`JsonLines`] (shared with `extract --input`), turning each line
+/// into a [`Row`] with a normalised content_id.
 struct JsonlLines<R> {
-    reader: R,
+    lines: JsonLines<R>,
     side: Side,
-    line: u64,
-    buf: Vec<u8>,
 }
 
 impl<R: BufRead> JsonlLines<R> {
     fn new(reader: R, side: Side) -> Self {
         JsonlLines {
-            reader,
+            lines: JsonLines::new(reader),
             side,
-            line: 0,
-            buf: Vec::new(),
         }
     }
 
     /// The next non-blank line as `(line number, row)`, or `None` at the end of the input.
     fn next_row(&mut self) -> Result<Option<(u64, Row)>, MergeError> {
-        loop {
-            self.buf.clear();
-            let n = self
-                .reader
-                .read_until(b'\n', &mut self.buf)
-                .map_err(|source| MergeError::Read {
-                    side: self.side,
-                    line: self.line,
-                    source,
-                })?;
-            if n == 0 {
-                return Ok(None);
-            }
-            self.line += 1;
-            let bytes = self.buf.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&self.buf);
-            if bytes.iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
-            return Ok(Some((self.line, parse_row(bytes))));
-        }
+        let next = self.lines.next_line().map_err(|source| MergeError::Read {
+            side: self.side,
+            line: self.lines.line_no(),
+            source,
+        })?;
+        Ok(next.map(|(line, parsed)| (line, parse_row(parsed))))
     }
 }
 
-fn parse_row(bytes: &[u8]) -> Row {
+fn parse_row(line: JsonLine) -> Row {
     let invalid = |content_id, detail, record| {
         Row::Invalid(BadRow {
             content_id,
@@ -543,33 +523,14 @@ fn parse_row(bytes: &[u8]) -> Row {
             record,
         })
     };
-    let text = match std::str::from_utf8(bytes) {
-        Ok(text) => text.trim(),
-        Err(err) => return invalid(None, format!("not UTF-8 ({err})"), Value::Null),
-    };
-    let fields = match serde_json::from_str::<Value>(text) {
-        Ok(Value::Object(fields)) => fields,
-        Ok(other) => {
-            let detail = format!("not a JSON object: {}", json_kind(&other));
-            return invalid(None, detail, other);
-        }
-        Err(err) => return invalid(None, format!("invalid JSON ({err})"), Value::Null),
+    let fields = match line {
+        JsonLine::Object(fields) => fields,
+        JsonLine::Invalid { why, value } => return invalid(None, why, value),
     };
     match fields.get("content_id").map(content_id_text) {
         Some(Ok(id)) => Row::Record(id, fields),
         Some(Err(why)) => invalid(None, why, Value::Object(fields)),
         None => invalid(None, "no content_id".into(), Value::Object(fields)),
-    }
-}
-
-fn json_kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 

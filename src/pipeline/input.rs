@@ -115,27 +115,119 @@ fn item_for_path(path: &Path) -> Item {
     }
 }
 
-/// Streams JSONL records as items. `name` labels rows in messages (`name:LINE`).
-///
-/// Blank lines are skipped; every other line yields one row. A line that is not a JSON object,
-/// not UTF-8, too long, or lacks a usable `content_id`/`video_url` yields an [`InvalidRow`].
-pub struct JsonlItems<R> {
+/// One non-blank line of a JSON-lines input.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JsonLine {
+    /// A JSON object.
+    Object(Map<String, Value>),
+    /// Anything else: why, and the JSON value the line held (`Null` when it was not JSON).
+    Invalid {
+        /// What is wrong with the line.
+        why: String,
+        /// The value, when the line was JSON but not an object.
+        value: Value,
+    },
+}
+
+/// Reads JSON lines as raw bytes: lines are numbered from 1 (blank ones counted, then skipped),
+/// CRLF endings and a UTF-8 BOM at the start of a line are accepted, and a line that is not UTF-8,
+/// not JSON, not an object or longer than [`MAX_LINE_BYTES`] is a [`JsonLine::Invalid`] row like
+/// any other, never an error. Only I/O errors are errors.
+pub struct JsonLines<R> {
     reader: R,
-    name: String,
-    defaults: ItemDefaults,
     line_no: u64,
     buf: Vec<u8>,
+}
+
+impl<R: BufRead> JsonLines<R> {
+    /// Reads from `reader`.
+    pub fn new(reader: R) -> Self {
+        JsonLines {
+            reader,
+            line_no: 0,
+            buf: Vec::new(),
+        }
+    }
+
+    /// The number of the last line read.
+    pub fn line_no(&self) -> u64 {
+        self.line_no
+    }
+
+    /// The next non-blank line with its number, or `None` at the end.
+    pub fn next_line(&mut self) -> io::Result<Option<(u64, JsonLine)>> {
+        loop {
+            self.buf.clear();
+            let n = io::Read::take(&mut self.reader, MAX_LINE_BYTES as u64 + 1)
+                .read_until(b'\n', &mut self.buf)?;
+            if n == 0 {
+                return Ok(None);
+            }
+            self.line_no += 1;
+            let invalid = |why: String, value: Value| JsonLine::Invalid { why, value };
+            if self.buf.len() > MAX_LINE_BYTES && !self.buf.ends_with(b"\n") {
+                // Skip the rest of the oversized line so the next row starts cleanly.
+                let mut rest = Vec::new();
+                self.reader.read_until(b'\n', &mut rest)?;
+                return Ok(Some((
+                    self.line_no,
+                    invalid(
+                        format!("line longer than {MAX_LINE_BYTES} bytes"),
+                        Value::Null,
+                    ),
+                )));
+            }
+            let bytes = self.buf.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&self.buf);
+            if bytes.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            let line = match std::str::from_utf8(bytes) {
+                Err(err) => invalid(format!("not UTF-8 ({err})"), Value::Null),
+                Ok(text) => match serde_json::from_str::<Value>(text.trim()) {
+                    Ok(Value::Object(map)) => JsonLine::Object(map),
+                    Ok(other) => {
+                        invalid(format!("not a JSON object: {}", json_kind(&other)), other)
+                    }
+                    Err(err) => invalid(format!("invalid JSON ({err})"), Value::Null),
+                },
+            };
+            return Ok(Some((self.line_no, line)));
+        }
+    }
+}
+
+/// What kind of JSON value `value` is, for messages ("an array").
+pub fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Streams JSONL records as items. `name` labels rows in messages (`name:LINE`).
+///
+/// Blank lines are skipped; every other line yields one row. A line that [`JsonLines`] calls
+/// invalid, or a record without a usable `content_id`/`video_url`, yields an [`InvalidRow`]. An
+/// I/O error yields one invalid row and ends the stream.
+pub struct JsonlItems<R> {
+    lines: JsonLines<R>,
+    name: String,
+    defaults: ItemDefaults,
+    failed: bool,
 }
 
 impl<R: BufRead> JsonlItems<R> {
     /// Reads JSONL from `reader`; `name` is used in messages.
     pub fn new(reader: R, name: impl Into<String>, defaults: ItemDefaults) -> Self {
         JsonlItems {
-            reader,
+            lines: JsonLines::new(reader),
             name: name.into(),
             defaults,
-            line_no: 0,
-            buf: Vec::new(),
+            failed: false,
         }
     }
 }
@@ -144,46 +236,30 @@ impl<R: BufRead> Iterator for JsonlItems<R> {
     type Item = InputRow;
 
     fn next(&mut self) -> Option<InputRow> {
-        loop {
-            self.buf.clear();
-            self.line_no += 1;
-            let origin = format!("{}:{}", self.name, self.line_no);
-            let invalid = |fields, msg: String| {
-                Some(Err(Box::new(InvalidRow {
-                    fields,
-                    origin: origin.clone(),
-                    error: ItemError::new(ErrorKind::InvalidInput, msg),
-                })))
-            };
-            let read = io::Read::take(&mut self.reader, MAX_LINE_BYTES as u64 + 1)
-                .read_until(b'\n', &mut self.buf);
-            match read {
-                Ok(0) => return None,
-                Ok(_) => {}
-                Err(err) => return invalid(Map::new(), format!("reading {origin}: {err}")),
-            }
-            if self.buf.len() > MAX_LINE_BYTES && !self.buf.ends_with(b"\n") {
-                // Skip the rest of the oversized line so the next row starts cleanly.
-                let mut sink = Vec::new();
-                let _ = self.reader.read_until(b'\n', &mut sink);
-                return invalid(
+        if self.failed {
+            return None;
+        }
+        match self.lines.next_line() {
+            Ok(None) => None,
+            Ok(Some((line, JsonLine::Object(fields)))) => Some(item_from_record(
+                fields,
+                format!("{}:{line}", self.name),
+                &self.defaults,
+            )),
+            Ok(Some((line, JsonLine::Invalid { why, .. }))) => Some(invalid_row(
+                Map::new(),
+                format!("{}:{line}", self.name),
+                why,
+            )),
+            Err(err) => {
+                self.failed = true;
+                let origin = format!("{}:{}", self.name, self.lines.line_no() + 1);
+                Some(invalid_row(
                     Map::new(),
-                    format!("{origin}: line longer than {MAX_LINE_BYTES} bytes"),
-                );
+                    origin,
+                    format!("read error: {err}"),
+                ))
             }
-            let text = match std::str::from_utf8(&self.buf) {
-                Ok(text) => text.trim_start_matches('\u{feff}').trim(),
-                Err(err) => return invalid(Map::new(), format!("{origin}: not UTF-8 ({err})")),
-            };
-            if text.is_empty() {
-                continue;
-            }
-            let fields = match serde_json::from_str::<Value>(text) {
-                Ok(Value::Object(map)) => map,
-                Ok(_) => return invalid(Map::new(), format!("{origin}: not a JSON object")),
-                Err(err) => return invalid(Map::new(), format!("{origin}: invalid JSON ({err})")),
-            };
-            return Some(item_from_record(fields, origin, &self.defaults));
         }
     }
 }
