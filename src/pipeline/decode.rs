@@ -131,6 +131,23 @@ impl Orientation {
     pub fn swaps_dimensions(&self) -> bool {
         self.transpose
     }
+
+    /// The upright display size of a `width`×`height` picture with sample aspect ratio `sar`
+    /// (num, den): a non-square SAR scales the width (rounded to nearest, as the ffmpeg CLI's
+    /// `scale=iw*sar:ih` would), then a transposing orientation swaps the two.
+    pub fn display_size(&self, width: u32, height: u32, sar: (i32, i32)) -> (u32, u32) {
+        let (num, den) = sar;
+        let display_w = if num > 0 && den > 0 && num != den {
+            ((width as u64 * num as u64 + den as u64 / 2) / den as u64) as u32
+        } else {
+            width
+        };
+        if self.transpose {
+            (height, display_w)
+        } else {
+            (display_w, height)
+        }
+    }
 }
 
 /// Facts about a video, as its record reports them.
@@ -374,16 +391,8 @@ impl OpenVideo {
             .unwrap_or_default();
         // SAFETY: the stream pointer is valid while the input is.
         let sar = unsafe { (*params.as_ptr()).sample_aspect_ratio };
-        let display_w = if sar.num > 0 && sar.den > 0 && sar.num != sar.den {
-            ((width as u64 * sar.num as u64 + sar.den as u64 / 2) / sar.den as u64) as u32
-        } else {
-            width
-        };
-        let (display_width, display_height) = if orientation.swaps_dimensions() {
-            (height, display_w)
-        } else {
-            (display_w, height)
-        };
+        let (display_width, display_height) =
+            orientation.display_size(width, height, (sar.num, sar.den));
         let container_duration_ms = (input.duration() > 0).then(|| input.duration() / 1000);
         let pix = ffmpeg::format::Pixel::from(unsafe {
             std::mem::transmute::<i32, ffmpeg::ffi::AVPixelFormat>(format)

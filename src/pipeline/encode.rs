@@ -137,21 +137,12 @@ impl FrameEncoder {
         frame: &ffmpeg::frame::Video,
         orientation: Orientation,
     ) -> (u32, u32) {
-        let (w, h) = (frame.width(), frame.height());
         let sar = frame.aspect_ratio();
-        let display_w =
-            if sar.numerator() > 0 && sar.denominator() > 0 && sar.numerator() != sar.denominator()
-            {
-                ((w as u64 * sar.numerator() as u64 + sar.denominator() as u64 / 2)
-                    / sar.denominator() as u64) as u32
-            } else {
-                w
-            };
-        let (dw, dh) = if orientation.transpose {
-            (h, display_w)
-        } else {
-            (display_w, h)
-        };
+        let (dw, dh) = orientation.display_size(
+            frame.width(),
+            frame.height(),
+            (sar.numerator(), sar.denominator()),
+        );
         self.size.apply(dw, dh)
     }
 

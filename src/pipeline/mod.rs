@@ -213,10 +213,6 @@ impl Extractor {
             blake3: blake3::hash(&thumb).to_hex().to_string(),
             frame_index: frame_index as u32,
         };
-        let mut facts = facts;
-        if facts.duration_ms.is_none() && !timeline.stopped_at_cap {
-            facts.duration_ms = Some(timeline.duration_ms());
-        }
         Ok(Extracted {
             derived: Derived {
                 platform,
