@@ -17,7 +17,7 @@ use crate::cli::SamplingArgs;
 use crate::config::sampling_from_args;
 use crate::error::ItemError;
 use crate::pipeline::decode::{init_ffmpeg, Deadline, OpenVideo, VideoFacts};
-use crate::pipeline::sample::{self, pts_to_ms, Plan, Sampling, SamplingMode, Timeline};
+use crate::pipeline::sample::{self, pts_to_ms, Plan, Sampling, Timeline};
 use crate::pipeline::source::{LocalOnly, LocalSource, Source, VideoUrl};
 use clap::Args;
 use serde::Serialize;
@@ -206,21 +206,12 @@ pub fn build_report(
     }
 }
 
-/// Is `pts` (absolute) inside the first `max_ms` ms after the first frame (0 = no cap)?
-fn before_cap(timeline: &Timeline, pts: i64, max_ms: u64) -> bool {
-    if max_ms == 0 {
-        return true;
-    }
-    let (num, den) = timeline.time_base;
-    ((pts - timeline.first_pts) as i128) * (num as i128) * 1000 < (max_ms as i128) * (den as i128)
-}
-
 /// Packet and keyframe statistics of the capped span of `timeline`.
 pub fn stream_stats(timeline: &Timeline, max_ms: u64) -> StreamStats {
     let in_span: Vec<_> = timeline
         .packets
         .iter()
-        .filter(|p| before_cap(timeline, p.pts, max_ms))
+        .filter(|p| timeline.before_cap(p.pts, max_ms))
         .collect();
     let discarded = in_span.iter().filter(|p| p.discard).count();
     // Presented frames in the span, in presentation order.
@@ -287,12 +278,6 @@ fn round3(x: f64) -> f64 {
 
 /// The sampling, its span and the number of packets the decoder would be sent.
 pub fn sampling_report(timeline: &Timeline, sampling: &Sampling, plan: &Plan) -> SamplingReport {
-    let (mode, fps, frames) = match sampling.mode {
-        SamplingMode::Fps { num, den: 1 } => ("fps", Some(num.to_string()), None),
-        SamplingMode::Fps { num, den } => ("fps", Some(format!("{num}/{den}")), None),
-        SamplingMode::Frames(n) => ("frames", None, Some(n)),
-        SamplingMode::Keyframes => ("keyframes", None, None),
-    };
     let last = plan
         .last_packet
         .min(timeline.packets.len().saturating_sub(1));
@@ -301,9 +286,9 @@ pub fn sampling_report(timeline: &Timeline, sampling: &Sampling, plan: &Plan) ->
         .filter(|p| !plan.keyframes_only || p.key)
         .count();
     SamplingReport {
-        mode,
-        fps,
-        frames,
+        mode: sampling.mode.name(),
+        fps: sampling.mode.rate(),
+        frames: sampling.mode.count(),
         max_seconds: sampling.max_ms as f64 / 1000.0,
         span_ms: plan.span_ms,
         target_count: plan.targets.len(),
@@ -501,7 +486,7 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::sample::PacketInfo;
+    use crate::pipeline::sample::{PacketInfo, SamplingMode};
 
     /// 25 fps in 1/12800, keyframes at frames 0, 50 and 75, B-frame-like decode order.
     fn timeline(n: i64) -> Timeline {

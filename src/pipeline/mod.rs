@@ -55,22 +55,10 @@ pub struct ExtractOptions {
 impl ExtractOptions {
     /// The sampling parameters as records carry them; a rerun redoes items whose records differ.
     pub fn sampling_record(&self) -> Value {
-        let (mode, fps, frames) = match self.sampling.mode {
-            sample::SamplingMode::Fps { num, den } => {
-                let rate = if den == 1 {
-                    num.to_string()
-                } else {
-                    format!("{num}/{den}")
-                };
-                ("fps", Some(rate), None)
-            }
-            sample::SamplingMode::Frames(n) => ("frames", None, Some(n)),
-            sample::SamplingMode::Keyframes => ("keyframes", None, None),
-        };
         json!({
-            "mode": mode,
-            "fps": fps,
-            "frames": frames,
+            "mode": self.sampling.mode.name(),
+            "fps": self.sampling.mode.rate(),
+            "frames": self.sampling.mode.count(),
             "max_seconds": self.sampling.max_ms as f64 / 1000.0,
             "max_side": self.size.max_side,
             "width": self.size.width,

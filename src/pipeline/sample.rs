@@ -75,13 +75,40 @@ impl SamplingMode {
     }
 }
 
+impl SamplingMode {
+    /// The mode's name as records give it: `fps`, `frames` or `keyframes`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            SamplingMode::Fps { .. } => "fps",
+            SamplingMode::Frames(_) => "frames",
+            SamplingMode::Keyframes => "keyframes",
+        }
+    }
+
+    /// The rate in `fps` mode, as written (`1`, `30000/1001`).
+    pub fn rate(&self) -> Option<String> {
+        match *self {
+            SamplingMode::Fps { num, den: 1 } => Some(num.to_string()),
+            SamplingMode::Fps { num, den } => Some(format!("{num}/{den}")),
+            _ => None,
+        }
+    }
+
+    /// The frame count in `frames` mode.
+    pub fn count(&self) -> Option<u32> {
+        match *self {
+            SamplingMode::Frames(n) => Some(n),
+            _ => None,
+        }
+    }
+}
+
 impl fmt::Display for SamplingMode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SamplingMode::Fps { num, den: 1 } => write!(f, "fps={num}"),
-            SamplingMode::Fps { num, den } => write!(f, "fps={num}/{den}"),
-            SamplingMode::Frames(n) => write!(f, "frames={n}"),
-            SamplingMode::Keyframes => f.write_str("keyframes"),
+        match (self.rate(), self.count()) {
+            (Some(rate), _) => write!(f, "fps={rate}"),
+            (_, Some(n)) => write!(f, "frames={n}"),
+            _ => f.write_str(self.name()),
         }
     }
 }
@@ -141,8 +168,8 @@ impl Timeline {
         self.relative_ms(self.end_pts)
     }
 
-    /// Is `pts` (absolute) before the cap?
-    fn before_cap(&self, pts: i64, max_ms: u64) -> bool {
+    /// Is `pts` (absolute) inside the first `max_ms` ms after the first frame (0 = no cap)?
+    pub fn before_cap(&self, pts: i64, max_ms: u64) -> bool {
         if max_ms == 0 {
             return true;
         }
