@@ -251,7 +251,7 @@ pub fn plan(timeline: &Timeline, sampling: &Sampling) -> Result<Plan, ItemError>
                 // t = k * f_den / f_num seconds; t < duration and t < cap
                 let in_duration = k * f_den * tb_den < duration_tb * tb_num * f_num;
                 let in_cap = cap_ms == 0 || k * f_den * 1000 < cap_ms * f_num;
-                if !(in_duration && in_cap) || (k == 0 && duration_tb == 0) {
+                if !(in_duration && in_cap) {
                     if k == 0 {
                         // A one-frame (or zero-duration) stream still yields its first frame.
                         targets.push(Target {
@@ -451,6 +451,21 @@ mod tests {
         let pts: Vec<i64> = p.targets.iter().map(|t| t.pts).collect();
         assert_eq!(pts, vec![0, 50 * 512]);
         assert!(p.keyframes_only);
+    }
+
+    #[test]
+    fn a_zero_duration_stream_still_yields_its_first_frame() {
+        let mut tl = timeline(1);
+        tl.end_pts = tl.first_pts;
+        let p = plan(&tl, &fps("1", 60_000)).unwrap();
+        assert_eq!(
+            p.targets,
+            vec![Target {
+                index: 0,
+                target_ms: 0,
+                pts: 0
+            }]
+        );
     }
 
     #[test]
