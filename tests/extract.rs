@@ -641,44 +641,24 @@ fn a_killed_run_resumes_with_exactly_one_record_per_input() {
 fn scaling_keeps_aspect_and_quality_changes_size() {
     let tmp = tempfile::tempdir().unwrap();
     let video = s(&sample("portrait_h264_aac.mp4"));
-    let (o, recs) = extract(
-        &tmp.path().join("a"),
-        &["--max-side", "320", "--max-seconds", "2", &video],
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
-    let f = &frames(&recs["portrait_h264_aac"])[0];
-    assert_eq!(
-        (f["width"].as_u64(), f["height"].as_u64()),
-        (Some(180), Some(320))
-    );
-    let (_, recs_w) = extract(
-        &tmp.path().join("b"),
-        &["--width", "270", "--max-seconds", "2", &video],
-    );
-    let f = &frames(&recs_w["portrait_h264_aac"])[0];
-    assert_eq!(
-        (f["width"].as_u64(), f["height"].as_u64()),
-        (Some(270), Some(480))
-    );
-    let (_, low) = extract(
-        &tmp.path().join("c"),
-        &["--quality", "30", "--max-seconds", "2", &video],
-    );
-    let (_, high) = extract(
-        &tmp.path().join("d"),
-        &["--quality", "95", "--max-seconds", "2", &video],
-    );
-    let size = |r: &HashMap<String, Value>| {
-        frames(&r["portrait_h264_aac"])[1]["bytes"]
-            .as_u64()
-            .unwrap()
+    // The record of frame 1 (t = 1 s) of the 540x960 portrait sample under `flags`.
+    let frame_with = |dir: &str, flags: &[&str]| -> Value {
+        let mut args = flags.to_vec();
+        args.extend(["--max-seconds", "2", &video]);
+        let (o, recs) = extract(&tmp.path().join(dir), &args);
+        assert!(o.status.success(), "{flags:?}: {}", stderr(&o));
+        frames(&recs["portrait_h264_aac"])[1].clone()
     };
-    assert!(
-        size(&low) * 2 < size(&high),
-        "{} vs {}",
-        size(&low),
-        size(&high)
-    );
+    let size = |f: &Value| (f["width"].as_u64().unwrap(), f["height"].as_u64().unwrap());
+    assert_eq!(size(&frame_with("a", &["--max-side", "320"])), (180, 320));
+    assert_eq!(size(&frame_with("b", &["--width", "270"])), (270, 480));
+    let low = frame_with("c", &["--quality", "30"])["bytes"]
+        .as_u64()
+        .unwrap();
+    let high = frame_with("d", &["--quality", "95"])["bytes"]
+        .as_u64()
+        .unwrap();
+    assert!(low * 2 < high, "{low} vs {high}");
 }
 
 #[test]
