@@ -257,14 +257,7 @@ pub fn merge<M: BufRead, D: BufRead>(
     // Build side: content_id → (first download record with that ID, its line).
     let mut by_id: HashMap<String, (Map<String, Value>, u64)> = HashMap::new();
     let mut lines = JsonlLines::new(downloads, Side::Downloads);
-    while let Some((line, parsed)) = lines.next_row()? {
-        let (id, fields) = match parsed {
-            Row::Invalid(bad) => {
-                merger.reject_invalid(Side::Downloads, line, bad)?;
-                continue;
-            }
-            Row::Record(id, fields) => (id, fields),
-        };
+    while let Some((line, id, fields)) = lines.next_record(&mut merger)? {
         if let Err(why) = check_video_url(&fields) {
             let bad = BadRow {
                 content_id: Some(id),
@@ -294,14 +287,7 @@ pub fn merge<M: BufRead, D: BufRead>(
     let mut seen: HashMap<String, u64> = HashMap::new();
     let mut lines = JsonlLines::new(metadata, Side::Metadata);
     let mut buf = Vec::new();
-    while let Some((line, parsed)) = lines.next_row()? {
-        let (id, meta) = match parsed {
-            Row::Invalid(bad) => {
-                merger.reject_invalid(Side::Metadata, line, bad)?;
-                continue;
-            }
-            Row::Record(id, fields) => (id, fields),
-        };
+    while let Some((line, id, meta)) = lines.next_record(&mut merger)? {
         if let Some(first) = seen.get(&id) {
             let detail = format!("content_id {id} already on metadata line {first}");
             merger.reject(
@@ -481,6 +467,9 @@ struct BadRow {
     record: Value,
 }
 
+/// A usable record: its line number, normalised content_id and fields.
+type NumberedRecord = (u64, String, Map<String, Value>);
+
 /// One non-blank line of a JSONL input.
 enum Row {
     /// A JSON object with a usable content_id (normalised) and its fields.
@@ -512,6 +501,21 @@ impl<R: BufRead> JsonlLines<R> {
             source,
         })?;
         Ok(next.map(|(line, parsed)| (line, parse_row(parsed))))
+    }
+
+    /// The next usable record as `(line number, content_id, fields)`; unusable rows on the way
+    /// are written to `merger`'s rejects as `invalid`.
+    fn next_record(
+        &mut self,
+        merger: &mut Merger<'_>,
+    ) -> Result<Option<NumberedRecord>, MergeError> {
+        while let Some((line, row)) = self.next_row()? {
+            match row {
+                Row::Record(id, fields) => return Ok(Some((line, id, fields))),
+                Row::Invalid(bad) => merger.reject_invalid(self.side, line, bad)?,
+            }
+        }
+        Ok(None)
     }
 }
 
