@@ -151,6 +151,11 @@ pub struct ExtractArgs {
     #[arg(long, value_name = "SIZE", default_value = "2G")]
     pub max_bytes: String,
 
+    /// Write the run's counts and per-stage times as JSON to FILE at the end (what `reelframe
+    /// bench` reads).
+    #[arg(long, value_name = "FILE")]
+    pub stats_json: Option<PathBuf>,
+
     /// Redo every item, even those an earlier run completed.
     #[arg(long)]
     pub force: bool,

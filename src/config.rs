@@ -58,6 +58,8 @@ pub struct ExtractConfig {
     pub jobs: usize,
     /// Also write the records as Avro, to this path, at the end.
     pub avro: Option<PathBuf>,
+    /// Where to write the run's counts and stage times as JSON, if anywhere.
+    pub stats_json: Option<PathBuf>,
     /// Redo completed items.
     pub force: bool,
     /// No progress, no summary.
@@ -219,6 +221,7 @@ impl ExtractConfig {
         };
         Ok(ExtractConfig {
             avro,
+            stats_json: args.stats_json.clone(),
             defaults,
             inputs,
             out: args.out.clone(),

@@ -187,6 +187,12 @@ pub fn run(config: &ExtractConfig) -> Result<i32> {
             .with_context(|| format!("writing Avro records {}", avro.display()))?;
         tracing::info!(records = n, path = %avro.display(), "Avro records written");
     }
+    if let Some(path) = &config.stats_json {
+        let snapshot = extractor.metrics().snapshot(&summary, started.elapsed());
+        let json = serde_json::to_vec_pretty(&snapshot).expect("metrics serialise");
+        std::fs::write(path, json)
+            .with_context(|| format!("writing --stats-json {}", path.display()))?;
+    }
     let elapsed = started.elapsed().as_secs_f64();
     if !config.quiet {
         let records = match &config.records {

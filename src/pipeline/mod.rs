@@ -11,6 +11,7 @@ pub mod avro;
 pub mod decode;
 pub mod encode;
 pub mod input;
+pub mod metrics;
 pub mod record;
 pub mod sample;
 pub mod source;
@@ -21,6 +22,7 @@ use crate::error::{ErrorKind, ItemError};
 use decode::{decode_targets, Deadline, DecodeOptions, OpenVideo};
 use encode::{FrameEncoder, SizeSpec};
 use input::{InputRow, Item};
+use metrics::{Metrics, Stage};
 use record::{
     build_record, Derived, Extracted, ExtractorInfo, FrameRecord, RecordSink, ResumeLog, SeenIds,
     ThumbnailRecord,
@@ -76,6 +78,7 @@ pub struct Extractor {
     extractor_info: ExtractorInfo,
     source: Arc<dyn Source>,
     store: Arc<dyn FrameStore>,
+    metrics: Arc<Metrics>,
 }
 
 impl Extractor {
@@ -95,7 +98,13 @@ impl Extractor {
             options,
             source,
             store,
+            metrics: Arc::default(),
         }
+    }
+
+    /// The counters and stage times of everything this extractor has done.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// The sampling parameters as records carry them.
@@ -114,13 +123,15 @@ impl Extractor {
     /// Extracts one item: every target frame stored as a JPEG, plus a thumbnail.
     pub fn extract(&self, item: &Item) -> Result<Extracted, ItemError> {
         let url = VideoUrl::parse(&item.video_url)?;
-        let fetched = self.source.fetch(&url)?;
+        let metrics = &*self.metrics;
+        let fetched = metrics.time(Stage::Fetch, || self.source.fetch(&url))?;
+        metrics.add_bytes_in(fetched.bytes);
         let deadline = Deadline::after(self.options.item_timeout);
-        let (facts, orientation, timeline) = {
+        let (facts, orientation, timeline) = metrics.time(Stage::Demux, || {
             let mut video = OpenVideo::open(&fetched.data, fetched.bytes, deadline)?;
             let timeline = video.scan(self.options.sampling.max_ms, deadline)?;
-            (video.facts.clone(), video.orientation, timeline)
-        };
+            Ok::<_, ItemError>((video.facts.clone(), video.orientation, timeline))
+        })?;
         let plan = sample::plan(&timeline, &self.options.sampling)?;
         let platform = self.platform_of(item).to_string();
         let keys = ItemKeys::new(&platform, &item.content_id);
@@ -129,7 +140,9 @@ impl Extractor {
         let mut picker = thumbnail::ThumbnailPicker::default();
         let time_base = timeline.time_base;
         let store = &*self.store;
-        let _stats = decode_targets(
+        let decode_started = std::time::Instant::now();
+        let mut outside_decoder = Duration::ZERO;
+        let stats = decode_targets(
             &fetched.data,
             fetched.bytes,
             &timeline,
@@ -139,8 +152,11 @@ impl Extractor {
             },
             deadline,
             |targets, frame| {
+                let callback_started = std::time::Instant::now();
                 let encoded = encoder.encode(frame, orientation)?;
                 let hash = blake3::hash(&encoded.jpeg).to_hex().to_string();
+                metrics.add_time(Stage::Encode, callback_started.elapsed());
+                let store_started = std::time::Instant::now();
                 let pts_ms = pts_to_ms(targets[0].pts, time_base);
                 for target in targets {
                     let key = keys.frame(target.index, pts_ms);
@@ -161,7 +177,10 @@ impl Extractor {
                         blake3: hash.clone(),
                     });
                 }
+                metrics.add_bytes_out(encoded.jpeg.len() as u64);
+                metrics.add_time(Stage::Store, store_started.elapsed());
                 picker.offer(targets[0].index as usize, &encoded.stats, &encoded.jpeg);
+                outside_decoder += callback_started.elapsed();
                 if deadline.passed() {
                     return Err(ItemError::new(
                         ErrorKind::Timeout,
@@ -171,6 +190,11 @@ impl Extractor {
                 Ok(())
             },
         )?;
+        metrics.add_time(
+            Stage::Decode,
+            decode_started.elapsed().saturating_sub(outside_decoder),
+        );
+        metrics.add_decoder_work(stats.packets_sent, stats.frames_decoded);
         let frames: Vec<FrameRecord> = frames
             .into_iter()
             .collect::<Option<Vec<_>>>()

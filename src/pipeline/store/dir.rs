@@ -65,7 +65,6 @@ impl FrameStore for DirStore {
         let write = || -> std::io::Result<()> {
             let mut file = std::fs::File::create(&tmp)?;
             file.write_all(bytes)?;
-            file.sync_data()?;
             std::fs::rename(&tmp, &path)
         };
         if let Err(err) = write() {
