@@ -9,7 +9,7 @@ use reelframe::error::StoreError;
 use reelframe::pipeline::encode::SizeSpec;
 use reelframe::pipeline::input::items_from_paths;
 use reelframe::pipeline::sample::{Sampling, SamplingMode};
-use reelframe::pipeline::source::{LocalOnly, LocalSource};
+use reelframe::pipeline::source::Sources;
 use reelframe::pipeline::store::{FrameStore, ObjectMeta};
 use reelframe::pipeline::{ExtractOptions, Extractor};
 use std::path::PathBuf;
@@ -21,16 +21,22 @@ use std::time::Duration;
 struct DiscardStore;
 
 impl FrameStore for DiscardStore {
-    fn put(&self, key: &str, bytes: &[u8], _meta: &ObjectMeta<'_>) -> Result<String, StoreError> {
+    fn put(
+        &self,
+        key: String,
+        bytes: bytes::Bytes,
+        _meta: ObjectMeta,
+    ) -> futures_util::future::BoxFuture<'_, Result<String, StoreError>> {
         std::hint::black_box(bytes);
-        Ok(self.uri(key))
+        let uri = self.uri(&key);
+        Box::pin(async move { Ok(uri) })
     }
     fn uri(&self, key: &str) -> String {
         format!("discard://{key}")
     }
 }
 
-fn extractor(mode: SamplingMode) -> Extractor {
+fn extractor(mode: SamplingMode, runtime: &tokio::runtime::Runtime) -> Extractor {
     let options = ExtractOptions {
         sampling: Sampling {
             mode,
@@ -42,13 +48,13 @@ fn extractor(mode: SamplingMode) -> Extractor {
         decode_threads: 1,
         item_timeout: Duration::from_secs(300),
         platform: "tiktok".into(),
+        upload_concurrency: 16,
     };
     Extractor::new(
         options,
-        Arc::new(LocalOnly(LocalSource {
-            max_bytes: u64::MAX,
-        })),
+        Arc::new(Sources::local_only(u64::MAX)),
         Arc::new(DiscardStore),
+        runtime.handle().clone(),
     )
 }
 
@@ -56,6 +62,7 @@ fn bench(c: &mut Criterion) {
     reelframe::pipeline::decode::init_ffmpeg(false);
     let samples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("samples");
     let scratch = tempfile::tempdir().unwrap();
+    let runtime = reelframe::pipeline::io_runtime().unwrap();
     for name in ["portrait_h264_aac.mp4", "smpte-2997.mp4", "long_62s.mp4"] {
         let path = samples.join(name);
         let item = items_from_paths(std::slice::from_ref(&path))
@@ -69,7 +76,7 @@ fn bench(c: &mut Criterion) {
             ("reelframe_frames5", SamplingMode::Frames(5)),
             ("reelframe_keyframes", SamplingMode::Keyframes),
         ] {
-            let ex = extractor(mode);
+            let ex = extractor(mode, &runtime);
             group.bench_function(label, |b| b.iter(|| ex.extract(&item).expect("extracts")));
         }
         let out = scratch.path().join("%04d.jpg");

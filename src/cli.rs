@@ -79,9 +79,10 @@ pub struct ExtractArgs {
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 
-    /// An input list (`-` reads stdin): JSONL records with `content_id` and `video_url`, or a CSV
-    /// with a `content_id` column. Other fields are copied to the output records unchanged.
-    #[arg(short, long, value_name = "FILE")]
+    /// An input list (`-` reads stdin; also `http(s)://…` or `s3://bucket/key`): JSONL records
+    /// with `content_id` and `video_url`, or a CSV with a `content_id` column. Other fields are
+    /// copied to the output records unchanged.
+    #[arg(short, long, value_name = "FILE|URL")]
     pub input: Option<PathBuf>,
 
     /// Format of --input: `auto` takes `.csv` files as CSV and everything else as JSONL.
@@ -94,13 +95,19 @@ pub struct ExtractArgs {
     #[arg(long, value_name = "TEMPLATE")]
     pub video_url_template: Option<String>,
 
-    /// Output directory for frames and thumbnails.
-    #[arg(short, long, value_name = "DIR", default_value = "out")]
+    /// Where frames and thumbnails go: a directory, or `s3://bucket/prefix`.
+    #[arg(short, long, value_name = "DIR|S3_URI", default_value = "out")]
     pub out: PathBuf,
 
-    /// Where records go (`-` for stdout) [default: OUT/records.jsonl].
-    #[arg(long, value_name = "PATH")]
+    /// Where records go: a file, `-` for stdout, or `s3://bucket/key` (journaled locally, see
+    /// --journal, and uploaded every minute and at the end) [default: OUT/records.jsonl].
+    #[arg(long, value_name = "PATH|S3_URI")]
     pub records: Option<PathBuf>,
+
+    /// The local journal of records going to S3, which makes a killed run resumable
+    /// [default: .reelframe/<bucket>/<key> in the current directory].
+    #[arg(long, value_name = "PATH")]
+    pub journal: Option<PathBuf>,
 
     /// Record format: `jsonl`, or `avro` to also write an Avro container file (RECORDS with an
     /// `.avro` extension; schema in schema/record.avsc) from the JSONL records at the end.
@@ -139,6 +146,15 @@ pub struct ExtractArgs {
     #[arg(short, long)]
     pub jobs: Option<usize>,
 
+    /// Videos fetched ahead of the decoders (at most JOBS + N videos in memory at once)
+    /// [default: 2 × jobs].
+    #[arg(long, value_name = "N")]
+    pub prefetch: Option<usize>,
+
+    /// Frames and thumbnails being written to the store at once.
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    pub upload_concurrency: usize,
+
     /// Threads inside each decoder (1 = parallel across videos only).
     #[arg(long, default_value_t = 1)]
     pub decode_threads: usize,
@@ -150,6 +166,10 @@ pub struct ExtractArgs {
     /// Largest video accepted (`2G`, `500M`, bytes).
     #[arg(long, value_name = "SIZE", default_value = "2G")]
     pub max_bytes: String,
+
+    /// Remote fetches and uploads.
+    #[command(flatten)]
+    pub network: NetworkArgs,
 
     /// Write the run's counts and per-stage times as JSON to FILE at the end (what `reelframe
     /// bench` reads).
@@ -167,4 +187,50 @@ pub struct ExtractArgs {
     /// More logging (-v info, -vv debug with FFmpeg's own warnings).
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
+}
+
+/// Flags for fetching over HTTP(S) and S3 and writing to S3.
+#[derive(Debug, Clone, Args)]
+pub struct NetworkArgs {
+    /// Longest wait for a connection (`10`, `500ms`, `2m`).
+    #[arg(long, value_name = "DURATION", default_value = "10s")]
+    pub connect_timeout: String,
+
+    /// Longest wait for the next byte of a response, headers included.
+    #[arg(long, value_name = "DURATION", default_value = "30s")]
+    pub read_timeout: String,
+
+    /// Longest time for one whole download or upload, retries included.
+    #[arg(long, value_name = "DURATION", default_value = "5m")]
+    pub fetch_deadline: String,
+
+    /// Retries of a transient failure (connection error, timeout, 408/429/5xx), with exponential
+    /// backoff and full jitter; at most N+1 attempts.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub retries: u32,
+
+    /// Most HTTP redirects followed.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub max_redirects: usize,
+
+    /// Downloads up to SIZE stay in memory; larger ones spill to a temporary file.
+    #[arg(long, value_name = "SIZE", default_value = "64M")]
+    pub spill_above: String,
+
+    /// An S3-compatible endpoint (`http://127.0.0.1:9000`); also read from AWS_ENDPOINT_URL.
+    #[arg(long, value_name = "URL")]
+    pub s3_endpoint: Option<String>,
+
+    /// Path-style S3 addressing (`endpoint/bucket/key`), which most S3-compatible servers need.
+    #[arg(long)]
+    pub s3_path_style: bool,
+
+    /// The S3 region when the environment names none [default: us-east-1].
+    #[arg(long, value_name = "REGION")]
+    pub s3_region: Option<String>,
+
+    /// Write record URIs as BASE/<key> instead of s3://bucket/<key>, for a bucket served over
+    /// HTTPS (e.g. `https://cdn.example.com/frames`).
+    #[arg(long, value_name = "BASE")]
+    pub public_url_base: Option<String>,
 }

@@ -1,10 +1,13 @@
 //! Checked configuration: raw arguments are validated once here; everything below takes these
 //! types and never sees a raw string.
 
-use crate::cli::{ExtractArgs, InputFormat, RecordsFormat, SamplingArgs};
+use crate::cli::{ExtractArgs, InputFormat, NetworkArgs, RecordsFormat, SamplingArgs};
 use crate::pipeline::encode::SizeSpec;
 use crate::pipeline::input::{ItemDefaults, UrlTemplate};
+use crate::pipeline::retry::RetryPolicy;
+use crate::pipeline::s3::{S3Location, S3Settings};
 use crate::pipeline::sample::{Sampling, SamplingMode};
+use crate::pipeline::source::FetchLimits;
 use crate::pipeline::ExtractOptions;
 use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
@@ -26,6 +29,11 @@ pub enum InputSpec {
     Paths(Vec<PathBuf>),
     /// A list file.
     List(PathBuf, ListFormat),
+    /// A list at an `http(s)://` or `s3://` URL, downloaded to a temporary file first.
+    Remote(String, ListFormat),
+    /// A remote list once downloaded: the local file and the URL it came from (named in
+    /// messages and records).
+    Downloaded(PathBuf, String, ListFormat),
     /// A list on stdin.
     Stdin(ListFormat),
 }
@@ -37,6 +45,93 @@ pub enum RecordsTarget {
     File(PathBuf),
     /// Standard output (not resumable).
     Stdout,
+    /// An S3 object, written from a local journal (resumable through the journal, or through
+    /// the object's last upload when the journal is gone).
+    S3 {
+        /// The object.
+        location: S3Location,
+        /// The local journal.
+        journal: PathBuf,
+    },
+}
+
+impl RecordsTarget {
+    /// The local JSONL file records are appended to, if any.
+    pub fn journal(&self) -> Option<&std::path::Path> {
+        match self {
+            RecordsTarget::File(p) => Some(p),
+            RecordsTarget::S3 { journal, .. } => Some(journal),
+            RecordsTarget::Stdout => None,
+        }
+    }
+}
+
+/// Where frames and thumbnails go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreTarget {
+    /// A local directory.
+    Dir(PathBuf),
+    /// An S3 bucket and key prefix.
+    S3(S3Location),
+}
+
+/// How to reach remote sources and stores.
+#[derive(Debug, Clone)]
+pub struct NetworkConfig {
+    /// Limits and retries for every fetch and upload.
+    pub limits: FetchLimits,
+    /// S3 endpoint, addressing and region.
+    pub s3: S3Settings,
+    /// Base URL that replaces `s3://bucket` in record URIs.
+    pub public_url_base: Option<String>,
+}
+
+/// Parses `s3://…` in a path-like argument, if it is one.
+fn s3_argument(name: &str, value: &std::path::Path) -> Result<Option<S3Location>> {
+    let Some(text) = value.to_str().filter(|t| t.starts_with("s3://")) else {
+        return Ok(None);
+    };
+    S3Location::parse(text)
+        .map(Some)
+        .with_context(|| format!("{name} {text:?} needs a bucket: s3://bucket/prefix"))
+}
+
+/// Checks the network flags.
+pub fn network_from_args(args: &NetworkArgs, max_bytes: u64) -> Result<NetworkConfig> {
+    if args.retries > 20 {
+        bail!("--retries must be at most 20");
+    }
+    if let Some(base) = &args.public_url_base {
+        if !(base.starts_with("https://") || base.starts_with("http://")) {
+            bail!("--public-url-base must be an http(s):// URL: {base:?}");
+        }
+    }
+    if let Some(endpoint) = &args.s3_endpoint {
+        if !(endpoint.starts_with("https://") || endpoint.starts_with("http://")) {
+            bail!("--s3-endpoint must be an http(s):// URL: {endpoint:?}");
+        }
+    }
+    Ok(NetworkConfig {
+        limits: FetchLimits {
+            connect_timeout: parse_duration(&args.connect_timeout).context("--connect-timeout")?,
+            read_timeout: parse_duration(&args.read_timeout).context("--read-timeout")?,
+            fetch_deadline: parse_duration(&args.fetch_deadline).context("--fetch-deadline")?,
+            max_bytes,
+            max_redirects: args.max_redirects,
+            memory_limit: parse_size(&args.spill_above).context("--spill-above")?,
+            spill_dir: None,
+            retry: RetryPolicy {
+                retries: args.retries,
+                ..RetryPolicy::default()
+            },
+        },
+        s3: S3Settings {
+            endpoint: args.s3_endpoint.clone(),
+            path_style: args.s3_path_style,
+            region: args.s3_region.clone(),
+        },
+        public_url_base: args.public_url_base.clone(),
+    })
 }
 
 /// A checked `extract` configuration.
@@ -44,8 +139,12 @@ pub enum RecordsTarget {
 pub struct ExtractConfig {
     /// Inputs, in order: paths first, then the JSONL list.
     pub inputs: Vec<InputSpec>,
-    /// Output directory.
-    pub out: PathBuf,
+    /// Where frames and thumbnails go.
+    pub store: StoreTarget,
+    /// Remote fetches and uploads.
+    pub network: NetworkConfig,
+    /// Videos fetched ahead of the decoders.
+    pub prefetch: usize,
     /// Records target.
     pub records: RecordsTarget,
     /// Per-item options.
@@ -163,7 +262,21 @@ impl ExtractConfig {
         };
         match &args.input {
             Some(p) if p.as_os_str() == "-" => inputs.push(InputSpec::Stdin(format_of(p))),
-            Some(p) => inputs.push(InputSpec::List(p.clone(), format_of(p))),
+            Some(p) => {
+                let text = p.to_string_lossy();
+                let remote = ["http://", "https://", "s3://"]
+                    .iter()
+                    .any(|scheme| text.starts_with(scheme));
+                if remote {
+                    let without_query = text.split(['?', '#']).next().unwrap_or_default();
+                    let format = format_of(std::path::Path::new(without_query));
+                    inputs.push(InputSpec::Remote(text.into_owned(), format));
+                } else if text.contains("://") {
+                    bail!("--input {text:?}: only local files, http(s):// and s3:// are allowed");
+                } else {
+                    inputs.push(InputSpec::List(p.clone(), format_of(p)));
+                }
+            }
             None => {}
         }
         if inputs.is_empty() {
@@ -197,10 +310,42 @@ impl ExtractConfig {
         if platform.is_empty() {
             bail!("--platform must not be empty");
         }
+        let store = match s3_argument("--out", &args.out)? {
+            Some(location) => StoreTarget::S3(location),
+            None => StoreTarget::Dir(args.out.clone()),
+        };
+        let s3_records = |location: S3Location| {
+            let journal = args.journal.clone().unwrap_or_else(|| {
+                let mut path = PathBuf::from(".reelframe").join(safe_name(&location.bucket));
+                for part in location.key.split('/') {
+                    path.push(safe_name(part));
+                }
+                path
+            });
+            RecordsTarget::S3 { location, journal }
+        };
         let records = match &args.records {
             Some(p) if p.as_os_str() == "-" => RecordsTarget::Stdout,
-            Some(p) => RecordsTarget::File(p.clone()),
-            None => RecordsTarget::File(args.out.join("records.jsonl")),
+            Some(p) => match s3_argument("--records", p)? {
+                Some(location) if location.key.is_empty() => {
+                    bail!("--records {location} needs an object key")
+                }
+                Some(location) => s3_records(location),
+                None => RecordsTarget::File(p.clone()),
+            },
+            None => match &store {
+                StoreTarget::Dir(dir) => RecordsTarget::File(dir.join("records.jsonl")),
+                StoreTarget::S3(location) => {
+                    let key = match location.key.as_str() {
+                        "" => "records.jsonl".to_string(),
+                        prefix => format!("{prefix}/records.jsonl"),
+                    };
+                    s3_records(S3Location {
+                        bucket: location.bucket.clone(),
+                        key,
+                    })
+                }
+            },
         };
         let video_url_template = args
             .video_url_template
@@ -215,16 +360,29 @@ impl ExtractConfig {
         let avro = match (args.records_format, &records) {
             (RecordsFormat::Jsonl, _) => None,
             (RecordsFormat::Avro, RecordsTarget::File(p)) => Some(p.with_extension("avro")),
+            (RecordsFormat::Avro, RecordsTarget::S3 { journal, .. }) => {
+                Some(journal.with_extension("avro"))
+            }
             (RecordsFormat::Avro, RecordsTarget::Stdout) => {
                 bail!("--records-format avro needs a records file, not stdout")
             }
         };
+        let max_bytes = parse_size(&args.max_bytes)?;
+        let prefetch = args.prefetch.unwrap_or(2 * jobs);
+        if prefetch > 4096 {
+            bail!("--prefetch must be at most 4096");
+        }
+        if args.upload_concurrency == 0 || args.upload_concurrency > 1024 {
+            bail!("--upload-concurrency must be between 1 and 1024");
+        }
         Ok(ExtractConfig {
             avro,
             stats_json: args.stats_json.clone(),
             defaults,
             inputs,
-            out: args.out.clone(),
+            store,
+            network: network_from_args(&args.network, max_bytes)?,
+            prefetch,
             records,
             options: ExtractOptions {
                 sampling,
@@ -238,12 +396,32 @@ impl ExtractConfig {
                 decode_threads: args.decode_threads,
                 item_timeout: parse_duration(&args.item_timeout)?,
                 platform,
+                upload_concurrency: args.upload_concurrency,
             },
-            max_bytes: parse_size(&args.max_bytes)?,
+            max_bytes,
             jobs,
             force: args.force,
             quiet: args.quiet,
         })
+    }
+}
+
+/// A bucket or key segment as one safe local path segment: readable (`.` kept), but never `.`,
+/// `..`, empty, or holding a separator.
+fn safe_name(part: &str) -> String {
+    match part {
+        "" => "%".into(),
+        "." => "%2E".into(),
+        ".." => "%2E%2E".into(),
+        _ => part
+            .bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'_' | b'-' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect(),
     }
 }
 

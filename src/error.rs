@@ -18,8 +18,24 @@ pub enum ErrorKind {
     InvalidInput,
     /// The URL's scheme is not one reelframe fetches from.
     UnsupportedScheme,
-    /// The video file or object does not exist.
+    /// The video file or object does not exist (HTTP 404/410, S3 NoSuchKey/NoSuchBucket).
     NotFound,
+    /// The server refused access (HTTP 401/403, S3 AccessDenied or bad credentials).
+    AccessDenied,
+    /// The server answered with another error status, after any retries.
+    HttpStatus,
+    /// No connection could be made, or it broke (refused, reset, DNS, TLS).
+    ConnectionFailed,
+    /// Connecting took longer than `--connect-timeout`.
+    ConnectTimeout,
+    /// No byte arrived for `--read-timeout` (a stalled server).
+    ReadTimeout,
+    /// The whole download took longer than `--fetch-deadline`.
+    FetchDeadline,
+    /// The server closed the body before sending the bytes it announced.
+    IncompleteBody,
+    /// More redirects than `--max-redirects`, or a redirect loop.
+    TooManyRedirects,
     /// The video could not be read (permissions, I/O error).
     Io,
     /// The video is zero bytes long.
@@ -59,6 +75,14 @@ impl ErrorKind {
             ErrorKind::InvalidInput => "invalid_input",
             ErrorKind::UnsupportedScheme => "unsupported_scheme",
             ErrorKind::NotFound => "not_found",
+            ErrorKind::AccessDenied => "access_denied",
+            ErrorKind::HttpStatus => "http_status",
+            ErrorKind::ConnectionFailed => "connection_failed",
+            ErrorKind::ConnectTimeout => "connect_timeout",
+            ErrorKind::ReadTimeout => "read_timeout",
+            ErrorKind::FetchDeadline => "fetch_deadline",
+            ErrorKind::IncompleteBody => "incomplete_body",
+            ErrorKind::TooManyRedirects => "too_many_redirects",
             ErrorKind::Io => "io",
             ErrorKind::EmptyFile => "empty_file",
             ErrorKind::TooLarge => "too_large",
@@ -92,6 +116,9 @@ pub struct ItemError {
     pub kind: ErrorKind,
     /// What happened, with enough context to act on it.
     pub message: String,
+    /// How many attempts were made before giving up (for fetches and uploads that retry).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempts: Option<u32>,
 }
 
 impl ItemError {
@@ -100,7 +127,14 @@ impl ItemError {
         ItemError {
             kind,
             message: message.into(),
+            attempts: None,
         }
+    }
+
+    /// The same error, noting that it ended `attempts` attempts.
+    pub fn after_attempts(mut self, attempts: u32) -> Self {
+        self.attempts = Some(attempts);
+        self
     }
 }
 
@@ -116,10 +150,28 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+    /// A remote store refused or failed the write of `key`, after `attempts` attempts.
+    #[error("uploading {key} (attempt {attempts}): {message}")]
+    Remote {
+        /// The object key being written.
+        key: String,
+        /// What the store said.
+        message: String,
+        /// Attempts made.
+        attempts: u32,
+    },
 }
 
 impl From<StoreError> for ItemError {
     fn from(err: StoreError) -> Self {
-        ItemError::new(ErrorKind::StoreFailed, err.to_string())
+        let attempts = match &err {
+            StoreError::Remote { attempts, .. } => Some(*attempts),
+            StoreError::Io { .. } => None,
+        };
+        ItemError {
+            kind: ErrorKind::StoreFailed,
+            message: err.to_string(),
+            attempts,
+        }
     }
 }

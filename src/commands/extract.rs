@@ -1,35 +1,43 @@
 //! `reelframe extract`: inputs → pipeline → records, with progress and a summary.
 
-use crate::config::{ExtractConfig, InputSpec, ListFormat, RecordsTarget};
+use crate::config::{ExtractConfig, InputSpec, ListFormat, RecordsTarget, StoreTarget};
 use crate::pipeline::input::{self, CsvItems, InputRow, ItemDefaults, JsonlItems};
 use crate::pipeline::record::{JsonlSink, RecordSink, ResumeLog};
-use crate::pipeline::source::{LocalOnly, LocalSource};
-use crate::pipeline::store::DirStore;
-use crate::pipeline::{self, Extractor, Outcome, Progress, Summary};
-use anyhow::{Context, Result};
+use crate::pipeline::s3::{LazyClient, S3Location};
+use crate::pipeline::source::{FetchLimits, HttpSource, LocalSource, S3Source, Sources};
+use crate::pipeline::store::{DirStore, FrameStore, S3Store};
+use crate::pipeline::{self, Extractor, Outcome, Progress, RunSettings, Summary};
+use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, IsTerminal};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Exit code when every item succeeded (or was already done).
 pub const EXIT_OK: i32 = 0;
 /// Exit code when some items failed; their records say why.
 pub const EXIT_ITEMS_FAILED: i32 = 1;
 
-/// A progress bar on a terminal: items done/failed, frames, rate, ETA.
+/// A progress bar on a terminal: items stored/failed, videos fetched and decoded, bytes
+/// downloaded, frames, rate, ETA.
 struct BarProgress {
     bar: ProgressBar,
-    failed: std::sync::atomic::AtomicU64,
-    frames: std::sync::atomic::AtomicU64,
+    failed: AtomicU64,
+    frames: AtomicU64,
+    fetched: AtomicU64,
+    decoded: AtomicU64,
+    bytes: AtomicU64,
 }
 
 impl BarProgress {
     fn update_message(&self) {
-        use std::sync::atomic::Ordering::Relaxed;
         self.bar.set_message(format!(
-            "{} failed, {} frames",
+            "fetched {} ({}), decoded {}, {} failed, {} frames",
+            self.fetched.load(Relaxed),
+            indicatif::HumanBytes(self.bytes.load(Relaxed)),
+            self.decoded.load(Relaxed),
             self.failed.load(Relaxed),
             self.frames.load(Relaxed)
         ));
@@ -41,8 +49,18 @@ impl Progress for BarProgress {
         self.bar.inc(1);
     }
 
+    fn fetched(&self, bytes: u64) {
+        self.fetched.fetch_add(1, Relaxed);
+        self.bytes.fetch_add(bytes, Relaxed);
+        self.update_message();
+    }
+
+    fn decoded(&self) {
+        self.decoded.fetch_add(1, Relaxed);
+        self.update_message();
+    }
+
     fn finished(&self, outcome: Outcome) {
-        use std::sync::atomic::Ordering::Relaxed;
         match outcome {
             Outcome::Done { frames } => {
                 self.frames.fetch_add(frames, Relaxed);
@@ -62,7 +80,7 @@ fn count_rows(inputs: &[InputSpec]) -> Option<u64> {
     for spec in inputs {
         match spec {
             InputSpec::Paths(paths) => total += input::items_from_paths(paths).count() as u64,
-            InputSpec::List(path, format) => {
+            InputSpec::List(path, format) | InputSpec::Downloaded(path, _, format) => {
                 let reader = BufReader::new(File::open(path).ok()?);
                 let lines = reader
                     .split(b'\n')
@@ -77,7 +95,7 @@ fn count_rows(inputs: &[InputSpec]) -> Option<u64> {
                     ListFormat::Jsonl => lines,
                 };
             }
-            InputSpec::Stdin(_) => return None,
+            InputSpec::Stdin(_) | InputSpec::Remote(..) => return None,
         }
     }
     Some(total)
@@ -105,10 +123,13 @@ fn open_rows<'a>(
     for spec in inputs {
         rows = match spec {
             InputSpec::Paths(paths) => Box::new(rows.chain(input::items_from_paths(paths))),
-            InputSpec::List(path, format) => {
+            InputSpec::List(path, format) | InputSpec::Downloaded(path, _, format) => {
                 let file = File::open(path)
                     .with_context(|| format!("opening --input {}", path.display()))?;
-                let name = path.display().to_string();
+                let name = match spec {
+                    InputSpec::Downloaded(_, url, _) => url.clone(),
+                    _ => path.display().to_string(),
+                };
                 Box::new(rows.chain(list_rows(BufReader::new(file), name, *format, defaults)?))
             }
             InputSpec::Stdin(format) => Box::new(rows.chain(list_rows(
@@ -117,9 +138,107 @@ fn open_rows<'a>(
                 *format,
                 defaults,
             )?)),
+            InputSpec::Remote(url, _) => {
+                bail!("internal: the remote input list {url} was not downloaded first")
+            }
         };
     }
     Ok(rows)
+}
+
+/// Downloads a remote input list to a temporary file (streamed to disk, so a list of any size
+/// keeps memory flat) and returns the local spec that reads it.
+async fn download_list(
+    url: &str,
+    format: ListFormat,
+    sources: &Sources,
+) -> Result<(InputSpec, Arc<tempfile::TempPath>)> {
+    let video_url = crate::pipeline::source::VideoUrl::parse(url).map_err(anyhow::Error::msg)?;
+    let fetched = sources
+        .fetch_list(&video_url)
+        .await
+        .map_err(anyhow::Error::msg)
+        .with_context(|| format!("downloading --input {url}"))?;
+    let path = fetched
+        .spill
+        .clone()
+        .context("a downloaded input list is always on disk")?;
+    Ok((
+        InputSpec::Downloaded(path.to_path_buf(), url.to_string(), format),
+        path,
+    ))
+}
+
+/// The sources for this run: local files, HTTP(S), and S3 through `s3` (a client built on first
+/// use, so runs that never touch S3 never read the AWS configuration).
+fn sources(config: &ExtractConfig, s3: &Arc<LazyClient>) -> Result<Sources> {
+    let limits: FetchLimits = config.network.limits.clone();
+    Ok(Sources {
+        local: LocalSource {
+            max_bytes: config.max_bytes,
+        },
+        http: Some(HttpSource::new(limits.clone()).context("setting up the HTTP client")?),
+        s3: Some(S3Source::new(Arc::clone(s3), limits)),
+    })
+}
+
+/// Brings an earlier run's records object down as the journal when there is no local journal.
+async fn fetch_records_object(
+    client: &aws_sdk_s3::Client,
+    location: &S3Location,
+    journal: &std::path::Path,
+) -> Result<()> {
+    let result = client
+        .get_object()
+        .bucket(&location.bucket)
+        .key(&location.key)
+        .send()
+        .await;
+    let output = match result {
+        Ok(output) => output,
+        Err(err) => {
+            let failure = crate::pipeline::s3::classify(&location.to_string(), &err);
+            if failure.error.kind == crate::error::ErrorKind::NotFound {
+                return Ok(());
+            }
+            bail!("reading earlier records {location}: {}", failure.error);
+        }
+    };
+    let bytes = output
+        .body
+        .collect()
+        .await
+        .with_context(|| format!("reading earlier records {location}"))?
+        .into_bytes();
+    if let Some(parent) = journal.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(journal, &bytes)
+        .with_context(|| format!("writing the journal {}", journal.display()))?;
+    tracing::info!(%location, journal = %journal.display(), "resuming from the records object");
+    Ok(())
+}
+
+/// Uploads the journal as the records object.
+async fn upload_records(
+    client: &aws_sdk_s3::Client,
+    location: &S3Location,
+    journal: &std::path::Path,
+) -> Result<()> {
+    let body = aws_sdk_s3::primitives::ByteStream::from_path(journal)
+        .await
+        .with_context(|| format!("reading the journal {}", journal.display()))?;
+    client
+        .put_object()
+        .bucket(&location.bucket)
+        .key(&location.key)
+        .content_type("application/x-ndjson")
+        .body(body)
+        .send()
+        .await
+        .map_err(|err| crate::pipeline::s3::classify(&location.to_string(), &err).error)
+        .with_context(|| format!("uploading records to {location}"))?;
+    Ok(())
 }
 
 /// Runs `reelframe extract` and returns the exit code (0 all done, 1 some items failed).
@@ -127,22 +246,90 @@ fn open_rows<'a>(
 pub fn run(config: &ExtractConfig) -> Result<i32> {
     crate::pipeline::decode::init_ffmpeg(false);
     let started = Instant::now();
-    let store = DirStore::new(&config.out)
-        .with_context(|| format!("creating output directory {}", config.out.display()))?;
-    let source = LocalOnly(LocalSource {
-        max_bytes: config.max_bytes,
-    });
-    let extractor = Extractor::new(config.options.clone(), Arc::new(source), Arc::new(store));
-    let rows = open_rows(&config.inputs, &config.defaults)?;
+    let runtime = pipeline::io_runtime().context("starting the I/O runtime")?;
+    let s3 = Arc::new(LazyClient::new(
+        config.network.s3.clone(),
+        config.network.limits.clone(),
+    ));
+    let s3_client = match (&config.store, &config.records) {
+        (StoreTarget::S3(_), _) | (_, RecordsTarget::S3 { .. }) => {
+            Some(runtime.block_on(s3.get()).clone())
+        }
+        _ => None,
+    };
+    let sources = sources(config, &s3)?;
+    let store: Arc<dyn FrameStore> = match &config.store {
+        StoreTarget::Dir(dir) => Arc::new(
+            DirStore::new(dir)
+                .with_context(|| format!("creating output directory {}", dir.display()))?,
+        ),
+        StoreTarget::S3(location) => {
+            let client = s3_client.clone().expect("an S3 store has a client");
+            let store = S3Store::new(
+                client,
+                location.clone(),
+                config.network.public_url_base.clone(),
+                config.network.limits.clone(),
+            );
+            runtime
+                .block_on(store.check())
+                .map_err(anyhow::Error::msg)
+                .with_context(|| format!("checking --out {location}"))?;
+            Arc::new(store)
+        }
+    };
+    // remote input lists: downloaded first (to temporary files that live until the end)
+    let mut inputs = Vec::with_capacity(config.inputs.len());
+    let mut _downloaded_lists = Vec::new();
+    for spec in &config.inputs {
+        match spec {
+            InputSpec::Remote(url, format) => {
+                let (local, file) = runtime.block_on(download_list(url, *format, &sources))?;
+                inputs.push(local);
+                _downloaded_lists.push(file);
+            }
+            other => inputs.push(other.clone()),
+        }
+    }
+    let extractor = Arc::new(Extractor::new(
+        config.options.clone(),
+        Arc::new(sources),
+        store,
+        runtime.handle().clone(),
+    ));
+    let rows = open_rows(&inputs, &config.defaults)?;
 
-    let (resume, mut sink): (ResumeLog, Box<dyn RecordSink>) = match &config.records {
-        RecordsTarget::Stdout => (ResumeLog::empty(), Box::new(JsonlSink::new(io::stdout()))),
-        RecordsTarget::File(path) => {
+    if let (RecordsTarget::S3 { location, journal }, false) = (&config.records, config.force) {
+        if !journal.exists() {
+            let client = s3_client.as_ref().expect("S3 records have a client");
+            runtime.block_on(fetch_records_object(client, location, journal))?;
+        }
+    }
+    let (resume, mut sink): (ResumeLog, Box<dyn RecordSink>) = match config.records.journal() {
+        None => (ResumeLog::empty(), Box::new(JsonlSink::new(io::stdout()))),
+        Some(path) => {
             let (resume, file) =
                 ResumeLog::open(path, extractor.sampling_record(), config.force)
                     .with_context(|| format!("opening records file {}", path.display()))?;
             (resume, Box::new(JsonlSink::new(file)))
         }
+    };
+    // records going to S3: the journal is uploaded every minute while the run goes on
+    let uploader = match (&config.records, &s3_client) {
+        (RecordsTarget::S3 { location, journal }, Some(client)) => {
+            let (client, location, journal) = (client.clone(), location.clone(), journal.clone());
+            Some(runtime.spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_secs(60));
+                tick.tick().await;
+                loop {
+                    tick.tick().await;
+                    if let Err(err) = upload_records(&client, &location, &journal).await {
+                        tracing::warn!("{err:#}");
+                    }
+                }
+            }))
+        }
+        _ => None,
     };
     if resume.kept > 0 {
         tracing::info!(
@@ -154,8 +341,7 @@ pub fn run(config: &ExtractConfig) -> Result<i32> {
 
     let show_bar = !config.quiet && io::stderr().is_terminal();
     let progress: Box<dyn Progress> = if show_bar {
-        let bar =
-            ProgressBar::with_draw_target(count_rows(&config.inputs), ProgressDrawTarget::stderr());
+        let bar = ProgressBar::with_draw_target(count_rows(&inputs), ProgressDrawTarget::stderr());
         bar.set_style(
             ProgressStyle::with_template(
                 "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} items ({per_sec}, ETA {eta}) {msg}",
@@ -166,6 +352,9 @@ pub fn run(config: &ExtractConfig) -> Result<i32> {
             bar,
             failed: 0.into(),
             frames: 0.into(),
+            fetched: 0.into(),
+            decoded: 0.into(),
+            bytes: 0.into(),
         })
     } else {
         Box::new(pipeline::NoProgress)
@@ -176,16 +365,35 @@ pub fn run(config: &ExtractConfig) -> Result<i32> {
         &extractor,
         sink.as_mut(),
         &resume,
-        config.jobs,
+        RunSettings {
+            jobs: config.jobs,
+            prefetch: config.prefetch,
+        },
         progress.as_ref(),
     )
     .context("writing records")?;
     drop(progress);
     drop(sink);
-    if let (Some(avro), RecordsTarget::File(jsonl)) = (&config.avro, &config.records) {
+    if let Some(task) = uploader {
+        task.abort();
+    }
+    if let (Some(avro), Some(jsonl)) = (&config.avro, config.records.journal()) {
         let n = crate::pipeline::avro::write_avro_from_jsonl(jsonl, avro)
             .with_context(|| format!("writing Avro records {}", avro.display()))?;
         tracing::info!(records = n, path = %avro.display(), "Avro records written");
+    }
+    if let (RecordsTarget::S3 { location, journal }, Some(client)) = (&config.records, &s3_client) {
+        runtime.block_on(upload_records(client, location, journal))?;
+        if let Some(avro) = &config.avro {
+            let avro_location = S3Location {
+                bucket: location.bucket.clone(),
+                key: std::path::Path::new(&location.key)
+                    .with_extension("avro")
+                    .to_string_lossy()
+                    .into_owned(),
+            };
+            runtime.block_on(upload_records(client, &avro_location, avro))?;
+        }
     }
     if let Some(path) = &config.stats_json {
         let snapshot = extractor.metrics().snapshot(&summary, started.elapsed());
@@ -198,6 +406,7 @@ pub fn run(config: &ExtractConfig) -> Result<i32> {
         let records = match &config.records {
             RecordsTarget::File(p) => p.display().to_string(),
             RecordsTarget::Stdout => "stdout".into(),
+            RecordsTarget::S3 { location, .. } => location.to_string(),
         };
         eprintln!(
             "reelframe: {} done, {} failed, {} already done, {} duplicate; {} frames in {:.1} s ({:.2} videos/s); records: {}",

@@ -18,7 +18,7 @@ use crate::config::sampling_from_args;
 use crate::error::ItemError;
 use crate::pipeline::decode::{init_ffmpeg, Deadline, OpenVideo, VideoFacts};
 use crate::pipeline::sample::{self, pts_to_ms, Plan, Sampling, Timeline};
-use crate::pipeline::source::{LocalOnly, LocalSource, Source, VideoUrl};
+use crate::pipeline::source::{LocalSource, VideoUrl};
 use clap::Args;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -172,10 +172,10 @@ pub fn run(args: &InspectArgs) -> anyhow::Result<i32> {
 /// what it found. Nothing is decoded. Call [`init_ffmpeg`] first.
 pub fn inspect(video: &str, sampling: &Sampling) -> Result<Report, ItemError> {
     let url = VideoUrl::parse(video)?;
-    let source = LocalOnly(LocalSource {
+    let source = LocalSource {
         max_bytes: MAX_BYTES,
-    });
-    let fetched = source.fetch(&url)?;
+    };
+    let fetched = source.check(&url)?;
     let deadline = Deadline::after(DEADLINE);
     let mut opened = OpenVideo::open(&fetched.data, fetched.bytes, deadline)?;
     let timeline = opened.scan(sampling.max_ms, deadline)?;

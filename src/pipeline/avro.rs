@@ -37,12 +37,14 @@ struct AvroDerived {
     video: VideoFacts,
     sampling_json: String,
     extractor: crate::pipeline::record::ExtractorInfo,
+    fetch: Option<crate::pipeline::record::FetchRecord>,
 }
 
 #[derive(Serialize)]
 struct AvroError {
     kind: String,
     message: String,
+    attempts: Option<i32>,
 }
 
 #[derive(Serialize)]
@@ -84,6 +86,7 @@ fn to_avro(record: Map<String, Value>) -> Result<AvroContent, String> {
         error: error.map(|e| AvroError {
             kind: e.kind.as_str().to_string(),
             message: e.message,
+            attempts: e.attempts.map(|a| a as i32),
         }),
         derived: derived.map(|d| AvroDerived {
             platform: d.platform,
@@ -91,6 +94,7 @@ fn to_avro(record: Map<String, Value>) -> Result<AvroContent, String> {
             video: d.video,
             sampling_json: d.sampling.to_string(),
             extractor: d.extractor,
+            fetch: d.fetch,
         }),
         thumbnail,
         input_json: Value::Object(others).to_string(),

@@ -1,10 +1,18 @@
 /*!
 The pipeline: input → fetch → decode/sample → encode → store → record.
 
-[`Extractor::extract`] runs one item through every stage and returns what it derived, or an
-[`ItemError`] saying which stage failed and why. [`run`] drives a stream of input rows through a
-rayon pool of workers joined by bounded channels, so memory stays flat for an input of any
-length, and a single writer thread turns each outcome into exactly one record.
+An item goes through three steps, each a method of [`Extractor`]:
+[`fetch`](Extractor::fetch) (async, on the tokio runtime: local, HTTP or S3),
+[`process`](Extractor::process) (blocking CPU work on a rayon worker: demux, decode, sample,
+convert, JPEG-encode; each frame's upload starts as soon as it is encoded) and
+[`finish`](Extractor::finish) (async: wait for the uploads, fill in the URIs).
+[`Extractor::extract`] runs all three for one item.
+
+[`run`] drives a stream of input rows through them: fetches run concurrently on the runtime,
+at most `jobs + prefetch` videos are held in memory at once (fetching, waiting or decoding),
+`jobs` rayon workers decode, uploads overlap the decoding of the next video, and a single
+writer thread turns every outcome into exactly one record. Memory stays flat for an input of
+any length.
 */
 
 pub mod avro;
@@ -13,27 +21,35 @@ pub mod encode;
 pub mod input;
 pub mod metrics;
 pub mod record;
+pub mod retry;
+pub mod s3;
 pub mod sample;
 pub mod source;
 pub mod store;
 pub mod thumbnail;
 
 use crate::error::{ErrorKind, ItemError};
+use bytes::Bytes;
 use decode::{decode_targets, Deadline, DecodeOptions, OpenVideo};
 use encode::{FrameEncoder, SizeSpec};
+use futures_util::FutureExt;
+use input::InvalidRow;
 use input::{InputRow, Item};
 use metrics::{Metrics, Stage};
 use record::{
-    build_record, Derived, Extracted, ExtractorInfo, FrameRecord, RecordSink, ResumeLog, SeenIds,
-    ThumbnailRecord,
+    build_record, Derived, Extracted, ExtractorInfo, FetchRecord, FrameRecord, RecordSink,
+    ResumeLog, SeenIds, ThumbnailRecord,
 };
 use sample::{pts_to_ms, Sampling};
 use serde_json::{json, Map, Value};
-use source::{Source, VideoUrl};
+use source::{Fetched, Source, VideoUrl};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use store::{FrameStore, ItemKeys, ObjectMeta};
+use tokio::runtime::Handle;
+use tokio::sync::Semaphore;
+use tokio::task::JoinHandle;
 
 /// How each item is extracted.
 #[derive(Debug, Clone)]
@@ -52,6 +68,9 @@ pub struct ExtractOptions {
     pub item_timeout: Duration,
     /// Platform used in keys when the input record has none.
     pub platform: String,
+    /// Objects being uploaded at once, over all items; a worker whose frames would exceed it
+    /// waits, so memory stays bounded when the store is slower than decoding.
+    pub upload_concurrency: usize,
 }
 
 impl ExtractOptions {
@@ -71,6 +90,15 @@ impl ExtractOptions {
     }
 }
 
+/// Builds the tokio runtime that fetches and uploads run on (I/O only; decoding stays on rayon).
+pub fn io_runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("reelframe-io")
+        .enable_all()
+        .build()
+}
+
 /// Runs items through fetch → decode → encode → store.
 pub struct Extractor {
     options: ExtractOptions,
@@ -79,14 +107,41 @@ pub struct Extractor {
     source: Arc<dyn Source>,
     store: Arc<dyn FrameStore>,
     metrics: Arc<Metrics>,
+    runtime: Handle,
+    uploads: Arc<Semaphore>,
+}
+
+/// An item decoded and encoded, whose objects may still be uploading.
+pub struct Pending {
+    derived: Derived,
+    thumbnail: ThumbnailRecord,
+    /// One upload per frame, in frame order, then the thumbnail's.
+    uploads: Vec<JoinHandle<Result<String, crate::error::StoreError>>>,
+}
+
+fn panic_message(panic: Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+fn panicked(stage: &str, panic: Box<dyn std::any::Any + Send>) -> ItemError {
+    ItemError::new(
+        ErrorKind::Internal,
+        format!("panic while {stage}: {}", panic_message(panic)),
+    )
 }
 
 impl Extractor {
-    /// An extractor reading from `source` and writing to `store`.
+    /// An extractor reading from `source` and writing to `store`; fetches and uploads run on
+    /// `runtime` (see [`io_runtime`]).
     pub fn new(
         options: ExtractOptions,
         source: Arc<dyn Source>,
         store: Arc<dyn FrameStore>,
+        runtime: Handle,
     ) -> Extractor {
         Extractor {
             sampling_record: options.sampling_record(),
@@ -95,10 +150,12 @@ impl Extractor {
                 version: env!("CARGO_PKG_VERSION").into(),
                 ffmpeg: decode::ffmpeg_version(),
             },
+            uploads: Arc::new(Semaphore::new(options.upload_concurrency.max(1))),
             options,
             source,
             store,
             metrics: Arc::default(),
+            runtime,
         }
     }
 
@@ -120,12 +177,44 @@ impl Extractor {
         }
     }
 
-    /// Extracts one item: every target frame stored as a JPEG, plus a thumbnail.
-    pub fn extract(&self, item: &Item) -> Result<Extracted, ItemError> {
+    /// Step 1 (async): fetches the item's video from its source.
+    pub async fn fetch(&self, item: &Item) -> Result<Fetched, ItemError> {
         let url = VideoUrl::parse(&item.video_url)?;
+        let fetched = self.source.fetch(&url).await?;
+        self.metrics.add_time(Stage::Fetch, fetched.elapsed);
+        self.metrics.add_bytes_in(fetched.bytes);
+        Ok(fetched)
+    }
+
+    /// Starts storing one object; waits (blocking this thread) while `upload_concurrency`
+    /// objects are already in flight. Call from a thread outside the runtime.
+    fn start_upload(
+        &self,
+        key: String,
+        bytes: Bytes,
+        meta: ObjectMeta,
+    ) -> JoinHandle<Result<String, crate::error::StoreError>> {
+        let permit = self
+            .runtime
+            .block_on(Arc::clone(&self.uploads).acquire_owned())
+            .expect("the upload semaphore is never closed");
+        let store = Arc::clone(&self.store);
+        let metrics = Arc::clone(&self.metrics);
+        self.metrics.add_bytes_out(bytes.len() as u64);
+        self.runtime.spawn(async move {
+            let started = Instant::now();
+            let result = store.put(key, bytes, meta).await;
+            metrics.add_time(Stage::Store, started.elapsed());
+            drop(permit);
+            result
+        })
+    }
+
+    /// Step 2 (blocking, CPU): decodes the target frames, encodes them as JPEGs and starts their
+    /// uploads, then picks and encodes the thumbnail. Runs on the calling thread, which must not
+    /// be one of the runtime's.
+    pub fn process(&self, item: &Item, fetched: &Fetched) -> Result<Pending, ItemError> {
         let metrics = &*self.metrics;
-        let fetched = metrics.time(Stage::Fetch, || self.source.fetch(&url))?;
-        metrics.add_bytes_in(fetched.bytes);
         let deadline = Deadline::after(self.options.item_timeout);
         let (facts, orientation, timeline) = metrics.time(Stage::Demux, || {
             let mut video = OpenVideo::open(&fetched.data, fetched.bytes, deadline)?;
@@ -137,10 +226,10 @@ impl Extractor {
         let keys = ItemKeys::new(&platform, &item.content_id);
         let mut encoder = FrameEncoder::new(self.options.quality, self.options.size)?;
         let mut frames: Vec<Option<FrameRecord>> = vec![None; plan.targets.len()];
+        let mut uploads = Vec::with_capacity(plan.targets.len() + 1);
         let mut picker = thumbnail::ThumbnailPicker::default();
         let time_base = timeline.time_base;
-        let store = &*self.store;
-        let decode_started = std::time::Instant::now();
+        let decode_started = Instant::now();
         let mut outside_decoder = Duration::ZERO;
         let stats = decode_targets(
             &fetched.data,
@@ -152,34 +241,35 @@ impl Extractor {
             },
             deadline,
             |targets, frame| {
-                let callback_started = std::time::Instant::now();
+                let callback_started = Instant::now();
                 let encoded = encoder.encode(frame, orientation)?;
-                let hash = blake3::hash(&encoded.jpeg).to_hex().to_string();
+                let jpeg = Bytes::from(encoded.jpeg);
+                let hash = blake3::hash(&jpeg).to_hex().to_string();
                 metrics.add_time(Stage::Encode, callback_started.elapsed());
-                let store_started = std::time::Instant::now();
                 let pts_ms = pts_to_ms(targets[0].pts, time_base);
                 for target in targets {
                     let key = keys.frame(target.index, pts_ms);
                     let meta = ObjectMeta {
-                        content_id: &item.content_id,
+                        content_id: item.content_id.clone(),
                         pts_ms: Some(pts_ms),
                     };
-                    let uri = store.put(&key, &encoded.jpeg, &meta)?;
+                    uploads.push((
+                        target.index,
+                        self.start_upload(key.clone(), jpeg.clone(), meta),
+                    ));
                     frames[target.index as usize] = Some(FrameRecord {
                         index: target.index,
                         target_ms: target.target_ms,
                         pts_ms,
                         key,
-                        uri,
+                        uri: String::new(),
                         width: encoded.width,
                         height: encoded.height,
-                        bytes: encoded.jpeg.len() as u64,
+                        bytes: jpeg.len() as u64,
                         blake3: hash.clone(),
                     });
                 }
-                metrics.add_bytes_out(encoded.jpeg.len() as u64);
-                metrics.add_time(Stage::Store, store_started.elapsed());
-                picker.offer(targets[0].index as usize, &encoded.stats, &encoded.jpeg);
+                picker.offer(targets[0].index as usize, &encoded.stats, &jpeg);
                 outside_decoder += callback_started.elapsed();
                 if deadline.passed() {
                     return Err(ItemError::new(
@@ -189,7 +279,14 @@ impl Extractor {
                 }
                 Ok(())
             },
-        )?;
+        );
+        let stats = match stats {
+            Ok(stats) => stats,
+            Err(err) => {
+                // the uploads already started finish on their own; nothing will name them
+                return Err(err);
+            }
+        };
         metrics.add_time(
             Stage::Decode,
             decode_started.elapsed().saturating_sub(outside_decoder),
@@ -199,87 +296,150 @@ impl Extractor {
             .into_iter()
             .collect::<Option<Vec<_>>>()
             .ok_or_else(|| ItemError::new(ErrorKind::Internal, "a target frame has no record"))?;
+        // frame order, so finish() can match each upload to its frame
+        uploads.sort_by_key(|(index, _)| *index);
+        let mut uploads: Vec<_> = uploads.into_iter().map(|(_, upload)| upload).collect();
         let (frame_index, chosen) = picker
             .pick()
             .ok_or_else(|| ItemError::new(ErrorKind::Internal, "no thumbnail candidate"))?;
-        let (thumb, width, height) = thumbnail::make_thumbnail(
-            chosen,
-            self.options.thumbnail_max_side,
-            self.options.quality,
-        )?;
+        let (thumb, width, height) = metrics.time(Stage::Encode, || {
+            thumbnail::make_thumbnail(
+                chosen,
+                self.options.thumbnail_max_side,
+                self.options.quality,
+            )
+        })?;
+        let thumb = Bytes::from(thumb);
         let thumb_key = keys.thumbnail();
-        let uri = store.put(
-            &thumb_key,
-            &thumb,
-            &ObjectMeta {
-                content_id: &item.content_id,
-                pts_ms: None,
-            },
-        )?;
         let thumbnail = ThumbnailRecord {
-            key: thumb_key,
-            uri,
+            key: thumb_key.clone(),
+            uri: String::new(),
             width,
             height,
             bytes: thumb.len() as u64,
             blake3: blake3::hash(&thumb).to_hex().to_string(),
             frame_index: frame_index as u32,
         };
-        Ok(Extracted {
+        uploads.push(self.start_upload(
+            thumb_key,
+            thumb,
+            ObjectMeta {
+                content_id: item.content_id.clone(),
+                pts_ms: None,
+            },
+        ));
+        Ok(Pending {
             derived: Derived {
                 platform,
                 frames,
                 video: facts,
                 sampling: self.sampling_record.clone(),
                 extractor: self.extractor_info.clone(),
+                fetch: Some(FetchRecord {
+                    source: fetched.source.to_string(),
+                    bytes: fetched.bytes,
+                    attempts: fetched.attempts,
+                    ms: fetched.elapsed.as_millis() as u64,
+                }),
             },
             thumbnail,
+            uploads,
         })
     }
 
-    /// Extracts one input row and returns its record; never panics, never returns nothing.
-    pub fn record_for(&self, row: InputRow) -> (Map<String, Value>, Outcome) {
-        match row {
-            Err(invalid) => {
-                let invalid = *invalid;
-                let mut fields = invalid.fields;
-                fields.insert("input".into(), Value::String(invalid.origin));
-                let id = fields
-                    .get("content_id")
-                    .and_then(|v| input::content_id_text(v).ok());
-                let record = build_record(fields, id.as_deref(), Err(&invalid.error));
-                (record, Outcome::Failed(invalid.error.kind))
-            }
-            Ok(item) => {
-                let span = tracing::info_span!("item", content_id = %item.content_id);
-                let _enter = span.enter();
-                let result = catch_unwind(AssertUnwindSafe(|| self.extract(&item))).unwrap_or_else(
-                    |panic| {
-                        let why = panic
-                            .downcast_ref::<String>()
-                            .cloned()
-                            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                            .unwrap_or_else(|| "unknown panic".into());
-                        Err(ItemError::new(
-                            ErrorKind::Internal,
-                            format!("panic while extracting: {why}"),
-                        ))
-                    },
-                );
-                let outcome = match &result {
-                    Ok(e) => Outcome::Done {
-                        frames: e.derived.frames.len() as u64,
-                    },
-                    Err(err) => {
-                        tracing::warn!(origin = %item.origin, "{err}");
-                        Outcome::Failed(err.kind)
-                    }
-                };
-                let record = build_record(item.fields, Some(&item.content_id), result.as_ref());
-                (record, outcome)
+    /// Step 3 (async): waits for every upload of `pending` and fills in the URIs. Fails if any
+    /// object was not stored (every upload is still awaited, so none outlives the item).
+    pub async fn finish(&self, pending: Pending) -> Result<Extracted, ItemError> {
+        let Pending {
+            mut derived,
+            mut thumbnail,
+            uploads,
+        } = pending;
+        let mut uris = Vec::with_capacity(uploads.len());
+        let mut first_error: Option<ItemError> = None;
+        for upload in uploads {
+            match upload.await {
+                Ok(Ok(uri)) => uris.push(uri),
+                Ok(Err(err)) => {
+                    first_error.get_or_insert(err.into());
+                }
+                Err(join) => {
+                    first_error.get_or_insert(ItemError::new(
+                        ErrorKind::Internal,
+                        format!("an upload task failed: {join}"),
+                    ));
+                }
             }
         }
+        if let Some(err) = first_error {
+            return Err(err);
+        }
+        let thumb_uri = uris.pop().expect("the thumbnail upload is last");
+        thumbnail.uri = thumb_uri;
+        for (frame, uri) in derived.frames.iter_mut().zip(uris) {
+            frame.uri = uri;
+        }
+        Ok(Extracted { derived, thumbnail })
     }
+
+    /// Extracts one item (fetch, process, finish) on the calling thread, which must not be one of
+    /// the runtime's. Panics inside become [`ErrorKind::Internal`] errors.
+    pub fn extract(&self, item: &Item) -> Result<Extracted, ItemError> {
+        let fetched = self.runtime.block_on(self.fetch_guarded(item))?;
+        let pending = self.process_guarded(item, &fetched)?;
+        drop(fetched);
+        self.runtime.block_on(self.finish_guarded(pending))
+    }
+
+    async fn fetch_guarded(&self, item: &Item) -> Result<Fetched, ItemError> {
+        AssertUnwindSafe(self.fetch(item))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|panic| Err(panicked("fetching", panic)))
+    }
+
+    fn process_guarded(&self, item: &Item, fetched: &Fetched) -> Result<Pending, ItemError> {
+        let span = tracing::info_span!("item", content_id = %item.content_id);
+        let _enter = span.enter();
+        catch_unwind(AssertUnwindSafe(|| self.process(item, fetched)))
+            .unwrap_or_else(|panic| Err(panicked("extracting", panic)))
+    }
+
+    async fn finish_guarded(&self, pending: Pending) -> Result<Extracted, ItemError> {
+        AssertUnwindSafe(self.finish(pending))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|panic| Err(panicked("storing", panic)))
+    }
+}
+
+/// The record of an input row that is not a usable item.
+pub fn invalid_row_record(invalid: InvalidRow) -> (Map<String, Value>, Outcome) {
+    let mut fields = invalid.fields;
+    fields.insert("input".into(), Value::String(invalid.origin));
+    let id = fields
+        .get("content_id")
+        .and_then(|v| input::content_id_text(v).ok());
+    let record = build_record(fields, id.as_deref(), Err(&invalid.error));
+    (record, Outcome::Failed(invalid.error.kind))
+}
+
+/// The record of an item and how it ended.
+pub fn item_record(
+    item: Item,
+    result: Result<Extracted, ItemError>,
+) -> (Map<String, Value>, Outcome) {
+    let outcome = match &result {
+        Ok(e) => Outcome::Done {
+            frames: e.derived.frames.len() as u64,
+        },
+        Err(err) => {
+            tracing::warn!(origin = %item.origin, content_id = %item.content_id, "{err}");
+            Outcome::Failed(err.kind)
+        }
+    };
+    let record = build_record(item.fields, Some(&item.content_id), result.as_ref());
+    (record, outcome)
 }
 
 /// How one item ended.
@@ -309,11 +469,15 @@ pub struct Summary {
     pub frames: u64,
 }
 
-/// Receives progress as records are written.
+/// Receives progress as items move through the stages.
 pub trait Progress: Send + Sync {
     /// An item was skipped (already done, or a duplicate).
     fn skipped(&self);
-    /// An item ended.
+    /// A video was fetched (`bytes` long), or its fetch failed (`bytes` = 0).
+    fn fetched(&self, _bytes: u64) {}
+    /// A video was decoded and encoded; its uploads may still be running.
+    fn decoded(&self) {}
+    /// An item ended: its record is written.
     fn finished(&self, outcome: Outcome);
 }
 
@@ -325,28 +489,49 @@ impl Progress for NoProgress {
     fn finished(&self, _: Outcome) {}
 }
 
-/// Runs `rows` through `extractor` on `jobs` workers, writing one record per row to `sink`.
+/// How many items run at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunSettings {
+    /// Decode workers (rayon threads).
+    pub jobs: usize,
+    /// Videos fetched ahead of the decoders: at most `jobs + prefetch` videos are fetching,
+    /// waiting or decoding at once, which bounds both memory and concurrent downloads.
+    pub prefetch: usize,
+}
+
+type Record = (Map<String, Value>, Outcome);
+
+/// Runs `rows` through `extractor`, writing one record per row to `sink`.
 ///
 /// Rows whose content ID `resume` knows as done are skipped; a content ID seen twice in the input
 /// is processed once (the repeat is counted in [`Summary::duplicates`] and logged). Returns when
-/// every row has its record, or with the sink's error if records cannot be written.
+/// every row has its record, or with the sink's error if records cannot be written. Must be
+/// called from outside the extractor's runtime.
 pub fn run(
     rows: impl Iterator<Item = InputRow>,
-    extractor: &Extractor,
+    extractor: &Arc<Extractor>,
     sink: &mut dyn RecordSink,
     resume: &ResumeLog,
-    jobs: usize,
+    settings: RunSettings,
     progress: &dyn Progress,
 ) -> std::io::Result<Summary> {
-    let jobs = jobs.max(1);
+    let jobs = settings.jobs.max(1);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)
         .thread_name(|i| format!("reelframe-worker-{i}"))
         .build()
         .map_err(std::io::Error::other)?;
-    let (row_tx, row_rx) = crossbeam_channel::bounded::<InputRow>(jobs * 2);
-    let (record_tx, record_rx) =
-        crossbeam_channel::bounded::<(Map<String, Value>, Outcome)>(jobs * 4);
+    let runtime = extractor.runtime.clone();
+    let slots = Arc::new(Semaphore::new(jobs + settings.prefetch));
+    type Fetching = (
+        Item,
+        Result<Fetched, ItemError>,
+        tokio::sync::OwnedSemaphorePermit,
+    );
+    // Both channels are unbounded in type but bounded in use: `slots` caps the items between
+    // fetch and the end of decoding, `upload_concurrency` the objects in flight.
+    let (fetched_tx, fetched_rx) = crossbeam_channel::unbounded::<Fetching>();
+    let (record_tx, record_rx) = crossbeam_channel::unbounded::<Record>();
     let mut summary = Summary::default();
     let mut sink_error: Option<std::io::Error> = None;
 
@@ -373,38 +558,64 @@ pub fn run(
         });
         pool.in_place_scope(|workers| {
             for _ in 0..jobs {
-                let row_rx = row_rx.clone();
+                let fetched_rx = fetched_rx.clone();
                 let record_tx = record_tx.clone();
+                let runtime = runtime.clone();
                 workers.spawn(move |_| {
-                    for row in row_rx {
-                        let out = extractor.record_for(row);
-                        if record_tx.send(out).is_err() {
-                            break;
+                    for (item, fetched, slot) in fetched_rx {
+                        progress.fetched(fetched.as_ref().map_or(0, |f| f.bytes));
+                        let pending = fetched.and_then(|f| extractor.process_guarded(&item, &f));
+                        drop(slot);
+                        progress.decoded();
+                        match pending {
+                            Err(err) => {
+                                let _ = record_tx.send(item_record(item, Err(err)));
+                            }
+                            Ok(pending) => {
+                                let extractor = Arc::clone(extractor);
+                                let record_tx = record_tx.clone();
+                                runtime.spawn(async move {
+                                    let result = extractor.finish_guarded(pending).await;
+                                    let _ = record_tx.send(item_record(item, result));
+                                });
+                            }
                         }
                     }
                 });
             }
-            drop(record_tx);
+            drop(fetched_rx);
             let mut seen = SeenIds::default();
             for row in rows {
-                if let Ok(item) = &row {
-                    if resume.is_done(&item.content_id) {
-                        summary.skipped += 1;
-                        progress.skipped();
+                let item = match row {
+                    Err(invalid) => {
+                        let _ = record_tx.send(invalid_row_record(*invalid));
                         continue;
                     }
-                    if !seen.insert(&item.content_id) {
-                        tracing::warn!(origin = %item.origin, content_id = %item.content_id, "duplicate content_id in the input: processed once");
-                        summary.duplicates += 1;
-                        progress.skipped();
-                        continue;
-                    }
+                    Ok(item) => item,
+                };
+                if resume.is_done(&item.content_id) {
+                    summary.skipped += 1;
+                    progress.skipped();
+                    continue;
                 }
-                if row_tx.send(row).is_err() {
-                    break;
+                if !seen.insert(&item.content_id) {
+                    tracing::warn!(origin = %item.origin, content_id = %item.content_id, "duplicate content_id in the input: processed once");
+                    summary.duplicates += 1;
+                    progress.skipped();
+                    continue;
                 }
+                let slot = runtime
+                    .block_on(Arc::clone(&slots).acquire_owned())
+                    .expect("the slot semaphore is never closed");
+                let extractor = Arc::clone(extractor);
+                let fetched_tx = fetched_tx.clone();
+                runtime.spawn(async move {
+                    let fetched = extractor.fetch_guarded(&item).await;
+                    let _ = fetched_tx.send((item, fetched, slot));
+                });
             }
-            drop(row_tx);
+            drop(fetched_tx);
+            drop(record_tx);
         });
         let counts = writer.join().expect("record writer panicked");
         summary.done = counts.done;

@@ -83,6 +83,22 @@ pub struct Derived {
     pub sampling: Value,
     /// Which program made this.
     pub extractor: ExtractorInfo,
+    /// How the video was fetched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fetch: Option<FetchRecord>,
+}
+
+/// How a video was fetched: from where, how many bytes, in how many attempts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FetchRecord {
+    /// `local`, `http` or `s3`.
+    pub source: String,
+    /// Bytes fetched.
+    pub bytes: u64,
+    /// Attempts it took (1 when nothing was retried).
+    pub attempts: u32,
+    /// Time from the first request to the last byte, in ms.
+    pub ms: u64,
 }
 
 /// What extracting one item produced.

@@ -2,7 +2,9 @@
 
 use super::{Fetched, Source, VideoData, VideoUrl};
 use crate::error::{ErrorKind, ItemError};
+use futures_util::future::BoxFuture;
 use std::io;
+use std::time::Instant;
 
 /// Reads videos from local disk.
 #[derive(Debug, Clone)]
@@ -12,7 +14,17 @@ pub struct LocalSource {
 }
 
 impl Source for LocalSource {
-    fn fetch(&self, url: &VideoUrl) -> Result<Fetched, ItemError> {
+    fn fetch<'a>(&'a self, url: &'a VideoUrl) -> BoxFuture<'a, Result<Fetched, ItemError>> {
+        // a stat is quick: answer now rather than hop to a blocking thread
+        let result = self.check(url);
+        Box::pin(async move { result })
+    }
+}
+
+impl LocalSource {
+    /// Checks a local file (exists, regular, not empty, not too large); it is read in place.
+    pub fn check(&self, url: &VideoUrl) -> Result<Fetched, ItemError> {
+        let started = Instant::now();
         let VideoUrl::Local(path) = url else {
             return Err(ItemError::new(
                 ErrorKind::UnsupportedScheme,
@@ -54,6 +66,9 @@ impl Source for LocalSource {
             data: VideoData::File(path.clone()),
             bytes: meta.len(),
             attempts: 1,
+            source: "local",
+            elapsed: started.elapsed(),
+            spill: None,
         })
     }
 }

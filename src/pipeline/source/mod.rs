@@ -3,16 +3,27 @@ Stage ②: fetch. A `video_url` becomes bytes the decoder can read.
 
 [`VideoUrl::parse`] decides what a URL is and refuses schemes reelframe does not fetch from;
 a [`Source`] turns a parsed URL into a [`Fetched`] video. Local files are read in place (no copy);
-remote sources (HTTP, S3) plug in behind the same trait.
+HTTP(S) and S3 downloads ([`HttpSource`], [`S3Source`]) go to memory when small and spill to a
+temporary file otherwise, under the same [`FetchLimits`] and retry policy. [`Sources`] routes each
+URL to the source for its scheme.
 */
 
+mod body;
+mod http;
 mod local;
+mod s3;
 
+pub use body::BodyBuffer;
+pub use http::HttpSource;
 pub use local::LocalSource;
+pub use s3::S3Source;
 
 use crate::error::{ErrorKind, ItemError};
+use crate::pipeline::retry::RetryPolicy;
+use futures_util::future::BoxFuture;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Where a video is, after checking its URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,29 +93,139 @@ pub struct Fetched {
     pub bytes: u64,
     /// How many attempts the fetch took (1 for local files).
     pub attempts: u32,
+    /// Which kind of source: `local`, `http` or `s3`.
+    pub source: &'static str,
+    /// Time from the first request to the last byte.
+    pub elapsed: Duration,
+    /// Keeps a spilled download's temporary file alive; it is deleted when the last clone drops.
+    pub spill: Option<Arc<tempfile::TempPath>>,
+}
+
+/// Limits every remote fetch runs under; each breach is its own error kind.
+#[derive(Debug, Clone)]
+pub struct FetchLimits {
+    /// Longest wait for a connection ([`ErrorKind::ConnectTimeout`]).
+    pub connect_timeout: Duration,
+    /// Longest wait for the next byte, headers included ([`ErrorKind::ReadTimeout`]).
+    pub read_timeout: Duration,
+    /// Longest time for a whole download, retries included ([`ErrorKind::FetchDeadline`]).
+    pub fetch_deadline: Duration,
+    /// Largest video accepted, checked against Content-Length and while streaming
+    /// ([`ErrorKind::TooLarge`]).
+    pub max_bytes: u64,
+    /// Most redirects followed ([`ErrorKind::TooManyRedirects`]).
+    pub max_redirects: usize,
+    /// Downloads up to this size stay in memory; larger ones spill to a temporary file.
+    pub memory_limit: u64,
+    /// Where spilled downloads go (the system temp dir when unset).
+    pub spill_dir: Option<PathBuf>,
+    /// How transient failures are retried.
+    pub retry: RetryPolicy,
+}
+
+impl Default for FetchLimits {
+    fn default() -> Self {
+        FetchLimits {
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(30),
+            fetch_deadline: Duration::from_secs(300),
+            max_bytes: 2 << 30,
+            max_redirects: 5,
+            memory_limit: 64 << 20,
+            spill_dir: None,
+            retry: RetryPolicy::default(),
+        }
+    }
 }
 
 /// Something that can fetch videos: local disk, HTTP, S3.
 pub trait Source: Send + Sync {
     /// Fetches the video at `url`, or says why it cannot.
-    fn fetch(&self, url: &VideoUrl) -> Result<Fetched, ItemError>;
+    fn fetch<'a>(&'a self, url: &'a VideoUrl) -> BoxFuture<'a, Result<Fetched, ItemError>>;
 }
 
-/// The default source: local files; remote URLs are refused until a remote source is configured.
-pub struct LocalOnly(pub LocalSource);
+/// Routes each URL to the source for its scheme. Remote sources are optional: a URL whose
+/// source is not configured is refused with [`ErrorKind::UnsupportedScheme`].
+pub struct Sources {
+    /// Local files.
+    pub local: LocalSource,
+    /// `http://` and `https://`.
+    pub http: Option<HttpSource>,
+    /// `s3://`.
+    pub s3: Option<S3Source>,
+}
 
-impl Source for LocalOnly {
-    fn fetch(&self, url: &VideoUrl) -> Result<Fetched, ItemError> {
+impl Sources {
+    /// Local files only; remote URLs are refused.
+    pub fn local_only(max_bytes: u64) -> Sources {
+        Sources {
+            local: LocalSource { max_bytes },
+            http: None,
+            s3: None,
+        }
+    }
+}
+
+/// Largest remote input list accepted.
+pub const MAX_LIST_BYTES: u64 = 1 << 40;
+
+impl Sources {
+    /// Fetches a remote input list: like a video, under the same limits and retries, except that
+    /// it always goes to a temporary file (never memory) and may be up to [`MAX_LIST_BYTES`].
+    pub async fn fetch_list(&self, url: &VideoUrl) -> Result<Fetched, ItemError> {
+        let for_lists = |limits: &FetchLimits| FetchLimits {
+            memory_limit: 0,
+            max_bytes: MAX_LIST_BYTES,
+            ..limits.clone()
+        };
+        let refused = |what: &str| {
+            ItemError::new(
+                ErrorKind::UnsupportedScheme,
+                format!("remote sources are not enabled here: {what}"),
+            )
+        };
         match url {
-            VideoUrl::Local(_) => self.0.fetch(url),
-            VideoUrl::Http(u) => Err(ItemError::new(
-                ErrorKind::UnsupportedScheme,
-                format!("remote sources are not enabled in this build: {u}"),
+            VideoUrl::Http(u) => {
+                let http = self.http.as_ref().ok_or_else(|| refused(u))?;
+                let source = HttpSource::new(for_lists(http.limits())).map_err(|err| {
+                    ItemError::new(ErrorKind::Internal, format!("HTTP client: {err}"))
+                })?;
+                source.fetch(url).await
+            }
+            VideoUrl::S3 { .. } => {
+                let s3 = self.s3.as_ref().ok_or_else(|| refused("s3://"))?;
+                let limits = for_lists(s3.limits());
+                S3Source::new(Arc::clone(s3.client()), limits)
+                    .fetch(url)
+                    .await
+            }
+            VideoUrl::Local(path) => Err(ItemError::new(
+                ErrorKind::InvalidInput,
+                format!("{} is a local list, not a remote one", path.display()),
             )),
-            VideoUrl::S3 { bucket, key } => Err(ItemError::new(
+        }
+    }
+}
+
+impl Source for Sources {
+    fn fetch<'a>(&'a self, url: &'a VideoUrl) -> BoxFuture<'a, Result<Fetched, ItemError>> {
+        let refused = |what: String| {
+            let err = ItemError::new(
                 ErrorKind::UnsupportedScheme,
-                format!("remote sources are not enabled in this build: s3://{bucket}/{key}"),
-            )),
+                format!("remote sources are not enabled here: {what}"),
+            );
+            Box::pin(async move { Err(err) }) as BoxFuture<'a, _>
+        };
+        match url {
+            VideoUrl::Local(_) => self.local.fetch(url),
+            VideoUrl::Http(u) => match &self.http {
+                Some(http) => http.fetch(url),
+                None => refused(u.clone()),
+            },
+            VideoUrl::S3 { bucket, key } => match &self.s3 {
+                Some(s3) => s3.fetch(url),
+                None => refused(format!("s3://{bucket}/{key}")),
+            },
         }
     }
 }

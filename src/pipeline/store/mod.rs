@@ -3,14 +3,20 @@ Stage ⑤: store. JPEG frames and thumbnails are written under keys built from u
 
 [`safe_segment`] turns any content ID or platform into one path segment that cannot climb out of
 the output (no `/`, `\`, `..`, NUL or absolute paths) and is injective: two different IDs never
-share a folder. Stores implement [`FrameStore`]; the local directory store is the default.
+share a folder. Stores implement [`FrameStore`]: the local directory store ([`DirStore`]) is the
+default, [`S3Store`] writes to S3 or any S3-compatible server. Writes are asynchronous so a
+video's uploads overlap the decoding of the next one.
 */
 
 mod dir;
+mod s3;
 
 pub use dir::DirStore;
+pub use s3::S3Store;
 
 use crate::error::StoreError;
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
 
 /// Longest segment kept readable; longer ones are cut and suffixed with a hash of the whole.
 const MAX_SEGMENT_BYTES: usize = 120;
@@ -79,9 +85,9 @@ impl ItemKeys {
 
 /// Metadata stored with an object where the store supports it.
 #[derive(Debug, Clone, Default)]
-pub struct ObjectMeta<'a> {
+pub struct ObjectMeta {
     /// The item's content ID.
-    pub content_id: &'a str,
+    pub content_id: String,
     /// The frame's pts in ms, for frames.
     pub pts_ms: Option<i64>,
 }
@@ -89,8 +95,13 @@ pub struct ObjectMeta<'a> {
 /// Where frames go: a local directory, S3, memory.
 pub trait FrameStore: Send + Sync {
     /// Writes `bytes` (a JPEG) under `key`, atomically: a reader sees the whole object or none.
-    /// Returns the URI the record will carry.
-    fn put(&self, key: &str, bytes: &[u8], meta: &ObjectMeta<'_>) -> Result<String, StoreError>;
+    /// Resolves to the URI the record will carry. Runs on reelframe's tokio runtime.
+    fn put(
+        &self,
+        key: String,
+        bytes: Bytes,
+        meta: ObjectMeta,
+    ) -> BoxFuture<'_, Result<String, StoreError>>;
 
     /// The URI of `key` without writing it.
     fn uri(&self, key: &str) -> String;

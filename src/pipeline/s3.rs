@@ -1,0 +1,194 @@
+//! What S3 sources and stores share: settings, the client, `s3://` URIs and error classes.
+//!
+//! Credentials and region come from the standard AWS chain (environment, profile, instance
+//! role); `endpoint` (or `AWS_ENDPOINT_URL`) plus `path_style` reach any S3-compatible server.
+//! The SDK's own retries are off: [`crate::pipeline::retry`] retries S3 calls under the same
+//! policy as HTTP fetches, so `--retries` means one thing everywhere.
+
+use crate::error::{ErrorKind, ItemError};
+use crate::pipeline::retry::Failure;
+use crate::pipeline::source::FetchLimits;
+use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+
+/// How to reach S3.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct S3Settings {
+    /// An S3-compatible endpoint (`http://127.0.0.1:9000`); AWS itself when unset.
+    pub endpoint: Option<String>,
+    /// Address buckets as `endpoint/bucket/key` instead of `bucket.endpoint/key`.
+    pub path_style: bool,
+    /// The region, when the environment names none (`us-east-1` is used then).
+    pub region: Option<String>,
+}
+
+/// Builds an S3 client from the standard credential chain and `settings`, with the connect and
+/// read timeouts of `limits` and the SDK's retries turned off.
+///
+/// The region is `settings.region`, else the environment (`AWS_REGION`, `AWS_DEFAULT_REGION`)
+/// or the profile, else `us-east-1`; the instance metadata service is not asked for a region
+/// (it is for credentials, as part of the standard chain, when nothing else provides them).
+pub async fn client(settings: &S3Settings, limits: &FetchLimits) -> aws_sdk_s3::Client {
+    use aws_config::meta::region::RegionProviderChain;
+    let region = match &settings.region {
+        Some(region) => RegionProviderChain::first_try(aws_config::Region::new(region.clone())),
+        None => RegionProviderChain::first_try(
+            aws_config::environment::EnvironmentVariableRegionProvider::new(),
+        )
+        .or_else(aws_config::profile::ProfileFileRegionProvider::new())
+        .or_else(aws_config::Region::new("us-east-1")),
+    };
+    let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(region)
+        .load()
+        .await;
+    let timeouts = aws_sdk_s3::config::timeout::TimeoutConfig::builder()
+        .connect_timeout(limits.connect_timeout)
+        .read_timeout(limits.read_timeout)
+        .build();
+    let mut config = aws_sdk_s3::config::Builder::from(&shared)
+        .retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled())
+        .timeout_config(timeouts)
+        .force_path_style(settings.path_style);
+    if let Some(endpoint) = &settings.endpoint {
+        config = config.endpoint_url(endpoint);
+    }
+    aws_sdk_s3::Client::from_conf(config.build())
+}
+
+/// An S3 client made on first use, so runs that never touch S3 never read the AWS config.
+pub struct LazyClient {
+    settings: S3Settings,
+    limits: FetchLimits,
+    cell: tokio::sync::OnceCell<aws_sdk_s3::Client>,
+}
+
+impl LazyClient {
+    /// A client to be built from `settings` and `limits` when first needed.
+    pub fn new(settings: S3Settings, limits: FetchLimits) -> LazyClient {
+        LazyClient {
+            settings,
+            limits,
+            cell: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// A client that already exists.
+    pub fn ready(client: aws_sdk_s3::Client, limits: FetchLimits) -> LazyClient {
+        LazyClient {
+            settings: S3Settings::default(),
+            limits,
+            cell: tokio::sync::OnceCell::new_with(Some(client)),
+        }
+    }
+
+    /// The client, built now if this is the first call.
+    pub async fn get(&self) -> &aws_sdk_s3::Client {
+        self.cell
+            .get_or_init(|| client(&self.settings, &self.limits))
+            .await
+    }
+}
+
+/// A bucket and a key (or key prefix).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Location {
+    /// The bucket.
+    pub bucket: String,
+    /// The key or prefix, without leading or trailing `/`.
+    pub key: String,
+}
+
+impl S3Location {
+    /// Parses `s3://bucket` or `s3://bucket/key…`.
+    pub fn parse(uri: &str) -> Option<S3Location> {
+        let rest = uri.strip_prefix("s3://")?;
+        let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return None;
+        }
+        Some(S3Location {
+            bucket: bucket.to_string(),
+            key: key.trim_matches('/').to_string(),
+        })
+    }
+}
+
+impl std::fmt::Display for S3Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.key.is_empty() {
+            write!(f, "s3://{}", self.bucket)
+        } else {
+            write!(f, "s3://{}/{}", self.bucket, self.key)
+        }
+    }
+}
+
+/// Classifies a failed S3 call: what kind of error, and whether retrying can help.
+pub fn classify<E>(what: &str, err: &SdkError<E, HttpResponse>) -> Failure
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let detail = DisplayErrorContext(err).to_string();
+    match err {
+        SdkError::TimeoutError(_) => Failure::transient(ItemError::new(
+            ErrorKind::ReadTimeout,
+            format!("{what}: timed out: {detail}"),
+        )),
+        SdkError::DispatchFailure(failure) if failure.is_timeout() => Failure::transient(
+            ItemError::new(ErrorKind::ConnectTimeout, format!("{what}: {detail}")),
+        ),
+        SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => Failure::transient(
+            ItemError::new(ErrorKind::ConnectionFailed, format!("{what}: {detail}")),
+        ),
+        SdkError::ConstructionFailure(_) => Failure::permanent(ItemError::new(
+            ErrorKind::InvalidInput,
+            format!("{what}: {detail}"),
+        )),
+        _ => {
+            let status = err.raw_response().map(|r| r.status().as_u16());
+            let code = err.code().unwrap_or("");
+            let message = match (status, code) {
+                (Some(s), "") => format!("{what}: HTTP {s}"),
+                (Some(s), c) => format!("{what}: {c} (HTTP {s})"),
+                (None, c) => format!("{what}: {c} {detail}"),
+            };
+            match (code, status) {
+                ("NoSuchKey" | "NoSuchBucket" | "NotFound", _) | (_, Some(404)) => {
+                    Failure::permanent(ItemError::new(ErrorKind::NotFound, message))
+                }
+                (
+                    "AccessDenied"
+                    | "InvalidAccessKeyId"
+                    | "SignatureDoesNotMatch"
+                    | "ExpiredToken"
+                    | "InvalidToken",
+                    _,
+                )
+                | (_, Some(401 | 403)) => {
+                    Failure::permanent(ItemError::new(ErrorKind::AccessDenied, message))
+                }
+                ("SlowDown" | "RequestTimeout" | "InternalError" | "ServiceUnavailable", _)
+                | (_, Some(408 | 429 | 500..=599)) => {
+                    Failure::transient(ItemError::new(ErrorKind::HttpStatus, message))
+                }
+                _ => Failure::permanent(ItemError::new(ErrorKind::HttpStatus, message)),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_parse_and_print() {
+        let l = S3Location::parse("s3://b/p/q/").unwrap();
+        assert_eq!((l.bucket.as_str(), l.key.as_str()), ("b", "p/q"));
+        assert_eq!(l.to_string(), "s3://b/p/q");
+        assert_eq!(S3Location::parse("s3://b").unwrap().to_string(), "s3://b");
+        assert!(S3Location::parse("s3:///k").is_none());
+        assert!(S3Location::parse("http://b/k").is_none());
+    }
+}

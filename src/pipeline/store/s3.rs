@@ -1,0 +1,138 @@
+//! The S3 store: frames and thumbnails as objects under `s3://bucket/prefix/<key>`.
+//!
+//! Each object is one PutObject, which S3 makes visible whole or not at all, so a killed run
+//! never leaves a partial object; a record is written only after every object it names is
+//! stored. Uploads retry under the same policy as fetches.
+
+use super::{FrameStore, ObjectMeta};
+use crate::error::StoreError;
+use crate::pipeline::retry::with_retries;
+use crate::pipeline::s3::{classify, S3Location};
+use crate::pipeline::source::FetchLimits;
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use std::time::Instant;
+
+/// Writes objects to S3 or an S3-compatible server.
+#[derive(Clone)]
+pub struct S3Store {
+    client: aws_sdk_s3::Client,
+    location: S3Location,
+    public_url_base: Option<String>,
+    limits: FetchLimits,
+}
+
+impl S3Store {
+    /// A store writing under `location` (a bucket and key prefix). Record URIs are
+    /// `s3://bucket/prefix/key`, or `public_url_base/prefix/key` when a base is given (for a
+    /// bucket served over HTTPS).
+    pub fn new(
+        client: aws_sdk_s3::Client,
+        location: S3Location,
+        public_url_base: Option<String>,
+        limits: FetchLimits,
+    ) -> S3Store {
+        S3Store {
+            client,
+            location,
+            public_url_base: public_url_base.map(|b| b.trim_end_matches('/').to_string()),
+            limits,
+        }
+    }
+
+    /// The full object key of a store key.
+    pub fn object_key(&self, key: &str) -> String {
+        if self.location.key.is_empty() {
+            key.to_string()
+        } else {
+            format!("{}/{key}", self.location.key)
+        }
+    }
+
+    /// Checks, before a run, that the bucket exists and the credentials may use it; the error
+    /// says which of the two it is.
+    pub async fn check(&self) -> Result<(), String> {
+        let bucket = &self.location.bucket;
+        match self.client.head_bucket().bucket(bucket).send().await {
+            Ok(_) => Ok(()),
+            Err(err) => {
+                let failure = classify(&format!("s3://{bucket}"), &err);
+                use crate::error::ErrorKind::*;
+                Err(match failure.error.kind {
+                    NotFound => format!("bucket {bucket:?} does not exist ({})", failure.error),
+                    AccessDenied => format!(
+                        "access to bucket {bucket:?} denied: check the credentials ({})",
+                        failure.error
+                    ),
+                    _ => format!("cannot reach the S3 store: {}", failure.error),
+                })
+            }
+        }
+    }
+}
+
+/// S3 metadata travels in HTTP headers: keep it ASCII, percent-encoding anything else.
+/// (`percent_encoding` always escapes non-ASCII bytes; CONTROLS adds the control characters.)
+fn header_safe(value: &str) -> String {
+    percent_encoding::utf8_percent_encode(value, percent_encoding::CONTROLS).to_string()
+}
+
+impl FrameStore for S3Store {
+    fn put(
+        &self,
+        key: String,
+        bytes: Bytes,
+        meta: ObjectMeta,
+    ) -> BoxFuture<'_, Result<String, StoreError>> {
+        Box::pin(async move {
+            let object_key = self.object_key(&key);
+            let what = format!("s3://{}/{object_key}", self.location.bucket);
+            let deadline = Instant::now() + self.limits.fetch_deadline;
+            let content_id = header_safe(&meta.content_id);
+            let result = with_retries(&self.limits.retry, deadline, &what, |_| {
+                let mut request = self
+                    .client
+                    .put_object()
+                    .bucket(&self.location.bucket)
+                    .key(&object_key)
+                    .content_type("image/jpeg")
+                    .metadata("content-id", content_id.clone())
+                    .body(bytes.clone().into());
+                if let Some(pts) = meta.pts_ms {
+                    request = request.metadata("pts-ms", pts.to_string());
+                }
+                let what = &what;
+                async move { request.send().await.map_err(|err| classify(what, &err)) }
+            })
+            .await;
+            match result {
+                Ok(_) => Ok(self.uri(&key)),
+                Err(err) => Err(StoreError::Remote {
+                    key,
+                    attempts: err.attempts.unwrap_or(1),
+                    message: err.message,
+                }),
+            }
+        })
+    }
+
+    fn uri(&self, key: &str) -> String {
+        let object_key = self.object_key(key);
+        match &self.public_url_base {
+            Some(base) => format!("{base}/{object_key}"),
+            None => format!("s3://{}/{object_key}", self.location.bucket),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_values_are_ascii() {
+        assert_eq!(header_safe("72011"), "72011");
+        assert!(header_safe("é\n").is_ascii());
+        assert!(!header_safe("a\nb").contains('\n'));
+    }
+}
