@@ -13,6 +13,9 @@
 //! * millisecond conversions round to nearest, halves away from zero (the same
 //!   rounding as `av_rescale_q`).
 
+pub mod http_faults;
+pub mod s3_server;
+
 use std::ffi::OsStr;
 use std::fs;
 use std::path::{Path, PathBuf};
