@@ -146,6 +146,11 @@ pub struct ExtractArgs {
     #[arg(short, long)]
     pub jobs: Option<usize>,
 
+    /// Process only shard INDEX of COUNT of the input (by a hash of content_id), for array jobs:
+    /// e.g. `--shard $JOB_COMPLETION_INDEX/16` on a Kubernetes Indexed Job.
+    #[arg(long, value_name = "INDEX/COUNT")]
+    pub shard: Option<String>,
+
     /// Videos fetched ahead of the decoders (at most JOBS + N videos in memory at once)
     /// [default: 2 × jobs].
     #[arg(long, value_name = "N")]

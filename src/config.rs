@@ -145,6 +145,8 @@ pub struct ExtractConfig {
     pub network: NetworkConfig,
     /// Videos fetched ahead of the decoders.
     pub prefetch: usize,
+    /// The shard of the input this run owns, if sharded.
+    pub shard: Option<crate::pipeline::input::Shard>,
     /// Records target.
     pub records: RecordsTarget,
     /// Per-item options.
@@ -383,6 +385,12 @@ impl ExtractConfig {
             store,
             network: network_from_args(&args.network, max_bytes)?,
             prefetch,
+            shard: args
+                .shard
+                .as_deref()
+                .map(crate::pipeline::input::Shard::parse)
+                .transpose()
+                .map_err(anyhow::Error::msg)?,
             records,
             options: ExtractOptions {
                 sampling,

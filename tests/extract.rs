@@ -998,3 +998,51 @@ fn empty_header_only_and_non_utf8_csv_files() {
         stderr(&o)
     );
 }
+
+#[test]
+fn shards_split_the_input_into_disjoint_runs_that_cover_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for index in 0..3 {
+        let out = tmp.path().join(format!("shard{index}"));
+        let shard = format!("{index}/3");
+        let o = run_reelframe([
+            "extract",
+            "-q",
+            &s(&samples_dir()),
+            "-o",
+            &s(&out),
+            "--shard",
+            &shard,
+            "--max-seconds",
+            "2",
+        ]);
+        assert!(matches!(o.status.code(), Some(0)), "{}", stderr(&o));
+        for record in read_jsonl(&out.join("records.jsonl")) {
+            *seen
+                .entry(record["content_id"].as_str().unwrap().to_string())
+                .or_default() += 1;
+        }
+    }
+    let all = input_stems(&samples_dir());
+    assert_eq!(seen.len(), all.len(), "{seen:?}");
+    assert!(seen.values().all(|&n| n == 1), "{seen:?}");
+    let o = run_reelframe(["extract", "x.mp4", "--shard", "3/3"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+/// The content IDs `extract DIR` gives: the stems of the directory's video files.
+fn input_stems(dir: &Path) -> Vec<String> {
+    let mut stems: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| ["mp4", "webm", "mov", "mkv"].contains(&e))
+        })
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
+    stems.sort();
+    stems
+}

@@ -298,6 +298,10 @@ pub fn run(config: &ExtractConfig) -> Result<i32> {
         runtime.handle().clone(),
     ));
     let rows = open_rows(&inputs, &config.defaults)?;
+    let rows: Box<dyn Iterator<Item = InputRow>> = match config.shard {
+        Some(shard) => Box::new(rows.filter(move |row| shard.owns(row))),
+        None => rows,
+    };
 
     if let (RecordsTarget::S3 { location, journal }, false) = (&config.records, config.force) {
         if !journal.exists() {
@@ -341,7 +345,11 @@ pub fn run(config: &ExtractConfig) -> Result<i32> {
 
     let show_bar = !config.quiet && io::stderr().is_terminal();
     let progress: Box<dyn Progress> = if show_bar {
-        let bar = ProgressBar::with_draw_target(count_rows(&inputs), ProgressDrawTarget::stderr());
+        let rows_total = count_rows(&inputs).map(|n| match config.shard {
+            Some(shard) => n.div_ceil(u64::from(shard.count)),
+            None => n,
+        });
+        let bar = ProgressBar::with_draw_target(rows_total, ProgressDrawTarget::stderr());
         bar.set_style(
             ProgressStyle::with_template(
                 "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} items ({per_sec}, ETA {eta}) {msg}",

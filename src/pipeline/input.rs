@@ -530,6 +530,49 @@ impl<R: io::Read> Iterator for CsvItems<R> {
     }
 }
 
+/// One shard of an input, for array jobs (Kubernetes Indexed Jobs, AWS Batch array jobs, Slurm
+/// job arrays): shard `index` of `count` owns the rows whose content ID hashes to `index`, so
+/// `count` jobs reading the same list split it with no coordination, and each job's records and
+/// resume are its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// This job's shard, `0..count`.
+    pub index: u32,
+    /// How many shards.
+    pub count: u32,
+}
+
+impl Shard {
+    /// Parses `INDEX/COUNT` (`3/16`).
+    pub fn parse(text: &str) -> Result<Shard, String> {
+        let (index, count) = text
+            .split_once('/')
+            .ok_or_else(|| format!("--shard {text:?}: expected INDEX/COUNT, e.g. 3/16"))?;
+        let parse = |t: &str| {
+            t.trim()
+                .parse::<u32>()
+                .map_err(|_| format!("--shard {text:?}: not a number: {t:?}"))
+        };
+        let (index, count) = (parse(index)?, parse(count)?);
+        if count == 0 || index >= count {
+            return Err(format!("--shard {text:?}: need 0 <= INDEX < COUNT"));
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// Does this shard own `row`? Items go by content ID; unusable rows by their origin
+    /// (`list.jsonl:7`), so each still gets exactly one record across all shards.
+    pub fn owns(&self, row: &InputRow) -> bool {
+        let key = match row {
+            Ok(item) => item.content_id.as_bytes(),
+            Err(invalid) => invalid.origin.as_bytes(),
+        };
+        let hash = blake3::hash(key);
+        let first = u64::from_le_bytes(hash.as_bytes()[..8].try_into().expect("8 bytes"));
+        first % u64::from(self.count) == u64::from(self.index)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -655,5 +698,37 @@ mod tests {
         assert!(has_video_extension(Path::new("a/B.MP4")));
         assert!(has_video_extension(Path::new("x.webm")));
         assert!(!has_video_extension(Path::new("LICENSES.md")));
+    }
+
+    #[test]
+    fn shards_split_every_row_exactly_once() {
+        let rows: Vec<InputRow> = (0..1000)
+            .map(|i| {
+                Ok(Item {
+                    content_id: format!("7{i:018}"),
+                    video_url: String::new(),
+                    fields: Map::new(),
+                    origin: String::new(),
+                })
+            })
+            .collect();
+        let shards: Vec<Shard> = (0..4).map(|i| Shard { index: i, count: 4 }).collect();
+        let mut sizes = [0usize; 4];
+        for row in &rows {
+            let owners: Vec<usize> = (0..4).filter(|&s| shards[s].owns(row)).collect();
+            assert_eq!(owners.len(), 1);
+            sizes[owners[0]] += 1;
+        }
+        assert!(sizes.iter().all(|&n| n > 200), "{sizes:?}");
+        assert_eq!(
+            Shard::parse("3/16").unwrap(),
+            Shard {
+                index: 3,
+                count: 16
+            }
+        );
+        for bad in ["16/16", "1/0", "x/2", "3"] {
+            assert!(Shard::parse(bad).is_err(), "{bad}");
+        }
     }
 }
