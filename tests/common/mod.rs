@@ -74,11 +74,15 @@ pub fn reelframe_bin() -> PathBuf {
 }
 
 /// A `Command` for the `reelframe` binary, preconfigured like [`run_reelframe`]
-/// (stdin null, `NO_COLOR=1`), for tests that need to set a working directory,
-/// extra environment or stdin themselves.
+/// (stdin null, `NO_COLOR=1`, and loopback exempt from any proxy the environment sets, since the
+/// tests' servers are on 127.0.0.1), for tests that need to set a working directory, extra
+/// environment or stdin themselves.
 pub fn reelframe_command() -> Command {
     let mut cmd = Command::new(reelframe_bin());
-    cmd.stdin(Stdio::null()).env("NO_COLOR", "1");
+    cmd.stdin(Stdio::null())
+        .env("NO_COLOR", "1")
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .env("no_proxy", "127.0.0.1,localhost");
     cmd
 }
 
