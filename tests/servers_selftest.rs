@@ -223,12 +223,9 @@ fn slow_first_byte_delays_the_status_line() {
             .unwrap();
         let t0 = Instant::now();
         let err = c.get(server.url("/slow")).send().await.unwrap_err();
+        // A timeout, not a late success: the response was not there yet.
         assert!(err.is_timeout(), "{err:?}");
-        assert!(
-            t0.elapsed() < delay,
-            "timeout fired after {:?}",
-            t0.elapsed()
-        );
+        assert!(t0.elapsed() >= Duration::from_millis(150));
     });
     assert_eq!(server.hits("/slow"), 2);
 }
@@ -246,28 +243,36 @@ fn stall_mid_body_pauses_after_exact_prefix() {
         },
     )]);
 
-    // Raw: the head and exactly 1000 bytes arrive at once, the rest after the stall.
+    // Raw: the head and exactly 1000 body bytes arrive, then nothing for a
+    // while, then the rest.
     let mut s = TcpStream::connect(server.addr()).unwrap();
-    s.set_read_timeout(Some(Duration::from_millis(250)))
-        .unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     s.write_all(b"GET /stall HTTP/1.1\r\nHost: x\r\n\r\n")
         .unwrap();
     let t0 = Instant::now();
     let mut got = Vec::new();
     let mut buf = [0u8; 8192];
-    loop {
-        match s.read(&mut buf) {
-            Ok(0) => panic!("EOF during the stall"),
-            Ok(n) => got.extend_from_slice(&buf[..n]),
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => break,
-            Err(e) => panic!("{e}"),
+    let end = loop {
+        if let Some(p) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+            if got.len() >= p + 4 + 1000 {
+                break p + 4;
+            }
         }
-    }
-    let end = got.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+        let n = s.read(&mut buf).unwrap();
+        assert!(n > 0, "EOF before the stall");
+        got.extend_from_slice(&buf[..n]);
+    };
     let head = String::from_utf8_lossy(&got[..end]).into_owned();
     assert!(head.contains("Content-Length: 5000\r\n"), "{head}");
     assert_eq!(got.len() - end, 1000, "bytes before the stall");
     assert_eq!(&got[end..], &body[..1000]);
+    s.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let e = s.read(&mut buf).unwrap_err();
+    assert!(
+        matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut),
+        "{e}"
+    );
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     let mut rest = Vec::new();
     s.read_to_end(&mut rest).unwrap();
@@ -764,4 +769,209 @@ fn s3_stop_fails_requests_and_start_on_same_port_comes_back_empty() {
     assert_eq!(s3.port(), port);
     s3.create_bucket("bkt");
     assert_eq!(s3.get("bkt", "k2"), None);
+}
+
+/// What moto does in the corners network tests may hit. Pinned so that a moto
+/// upgrade that changes them shows up here, not as a puzzling failure elsewhere.
+#[test]
+fn s3_moto_behaviour_the_tests_rely_on() {
+    use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+    use aws_sdk_s3::error::ProvideErrorMetadata;
+    use aws_sdk_s3::primitives::ByteStream;
+    use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+
+    let s3 = S3Server::start();
+    s3.create_bucket("quirks");
+    let c = s3.client();
+    let body = b"hello";
+    let md5_hello = "\"5d41402abc4b2a76b9719d911017c592\"";
+    block_on(async {
+        // A missing bucket: NoSuchBucket (404) for object reads, writes and
+        // listings; HEAD has no body, so only "NotFound".
+        let e = c
+            .get_object()
+            .bucket("absent")
+            .key("k")
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Some("NoSuchBucket"));
+        assert!(!e.as_service_error().unwrap().is_no_such_key());
+        assert_eq!(e.raw_response().unwrap().status().as_u16(), 404);
+        let e = c
+            .put_object()
+            .bucket("absent")
+            .key("k")
+            .body(ByteStream::from_static(body))
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Some("NoSuchBucket"));
+        let e = c
+            .list_objects_v2()
+            .bucket("absent")
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Some("NoSuchBucket"));
+        let e = c
+            .head_object()
+            .bucket("absent")
+            .key("k")
+            .send()
+            .await
+            .unwrap_err();
+        assert!(e.as_service_error().unwrap().is_not_found(), "{e:?}");
+        assert_eq!(e.raw_response().unwrap().status().as_u16(), 404);
+        let e = c
+            .get_object()
+            .bucket("quirks")
+            .key("absent")
+            .send()
+            .await
+            .unwrap_err();
+        assert!(e.as_service_error().unwrap().is_no_such_key(), "{e:?}");
+        // Bucket names are validated (3..=63 chars) ...
+        let e = c.create_bucket().bucket("ab").send().await.unwrap_err();
+        assert_eq!(e.code(), Some("InvalidBucketName"));
+        // ... and re-creating an own bucket in us-east-1 succeeds, like AWS.
+        c.create_bucket().bucket("quirks").send().await.unwrap();
+
+        // User metadata keys come back lower-cased; the ETag of a single PUT is
+        // the quoted hex MD5; no Content-Type means application/octet-stream.
+        let put = c
+            .put_object()
+            .bucket("quirks")
+            .key("m")
+            .metadata("Source-Url", "http://x/y.mp4")
+            .metadata("CamelCase", "Value With Spaces")
+            .body(ByteStream::from_static(body))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(put.e_tag(), Some(md5_hello));
+        let head = c
+            .head_object()
+            .bucket("quirks")
+            .key("m")
+            .send()
+            .await
+            .unwrap();
+        let want: HashMap<String, String> = [
+            ("source-url", "http://x/y.mp4"),
+            ("camelcase", "Value With Spaces"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        assert_eq!(head.metadata(), Some(&want));
+        assert_eq!(head.e_tag(), Some(md5_hello));
+        assert_eq!(head.content_type(), Some("application/octet-stream"));
+        assert_eq!(head.content_length(), Some(5));
+        let range = c
+            .get_object()
+            .bucket("quirks")
+            .key("m")
+            .range("bytes=1-3")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(range.content_range(), Some("bytes 1-3/5"));
+        assert_eq!(
+            &range.body.collect().await.unwrap().into_bytes()[..],
+            b"ell"
+        );
+
+        // Credentials are not checked at all: any key pair may write and read.
+        let wrong = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::Config::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .region(Region::new("us-east-1"))
+                .credentials_provider(Credentials::new("wrong", "wrong", None, None, "x"))
+                .endpoint_url(s3.endpoint())
+                .force_path_style(true)
+                .build(),
+        );
+        wrong
+            .put_object()
+            .bucket("quirks")
+            .key("by-wrong-creds")
+            .body(ByteStream::from_static(body))
+            .send()
+            .await
+            .unwrap();
+        let got = wrong
+            .get_object()
+            .bucket("quirks")
+            .key("m")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(&got.body.collect().await.unwrap().into_bytes()[..], body);
+
+        // Multipart: parts below 5 MiB (except the last) are refused at completion
+        // like AWS; a valid upload completes (moto 5.2.1 answered with a
+        // <CompleteMultipartUploadResponse> root the SDK cannot parse — fixed by
+        // 5.2.5, which CI installs; ListParts is still broken in 5.2.5, so tests
+        // must not rely on it).
+        let big = vec![7u8; 5 * 1024 * 1024];
+        let up = c
+            .create_multipart_upload()
+            .bucket("quirks")
+            .key("mp")
+            .send()
+            .await
+            .unwrap();
+        let id = up.upload_id().unwrap();
+        let mut parts = Vec::new();
+        for (n, bytes) in [(1, big.clone()), (2, b"tail".to_vec())] {
+            let p = c
+                .upload_part()
+                .bucket("quirks")
+                .key("mp")
+                .upload_id(id)
+                .part_number(n)
+                .body(ByteStream::from(bytes))
+                .send()
+                .await
+                .unwrap();
+            parts.push(
+                CompletedPart::builder()
+                    .part_number(n)
+                    .e_tag(p.e_tag().unwrap())
+                    .build(),
+            );
+        }
+        let done = c
+            .complete_multipart_upload()
+            .bucket("quirks")
+            .key("mp")
+            .upload_id(id)
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(parts))
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("CompleteMultipartUpload (needs moto >= 5.2.5): {e:?}"));
+        assert!(
+            done.e_tag().unwrap().ends_with("-2\""),
+            "{:?}",
+            done.e_tag()
+        );
+
+        // Anonymous (unsigned) reads are refused: objects are private.
+        let resp = client()
+            .get(format!("{}/quirks/m", s3.endpoint()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 403);
+    });
+    assert_eq!(
+        s3.get("quirks", "mp").map(|b| b.len()),
+        Some(5 * 1024 * 1024 + 4)
+    );
+    assert_eq!(s3.list("quirks", ""), ["by-wrong-creds", "m", "mp"]);
 }

@@ -7,18 +7,30 @@
 //! directory, and waits until `GET /` answers. Install moto with
 //!
 //! ```text
-//! python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --break-system-packages 'moto[server]'
+//! python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --break-system-packages 'moto[server]>=5.2.5'
 //! ```
 //!
-//! (`.ci/run` does). The server is killed (SIGKILL to its process group) and
-//! reaped on drop or [`S3Server::stop`].
+//! (`.ci/run` does). Older moto (5.2.1) answers CompleteMultipartUpload with a
+//! `<CompleteMultipartUploadResponse>` root that aws-sdk-s3 cannot parse;
+//! ListParts has the same defect even in 5.2.5, so tests must not rely on it.
+//!
+//! The server is killed (SIGKILL to its whole process group, so wrappers such
+//! as pyenv shims, which run moto as a child, do not leave it orphaned) and
+//! reaped on drop or [`S3Server::stop`]. Starting takes about 1-2 s on a busy
+//! 2-core machine.
 //!
 //! moto keeps all state in memory: buckets and objects live only as long as the
 //! process, so a restart ([`S3Server::restart`] or [`S3Server::start_on`] with
 //! the old port) comes back *empty*.
 //!
-//! moto accepts any credentials (it does not check signatures), so tests use
-//! static `test`/`test` credentials, region `us-east-1`, path-style addressing.
+//! What moto does (pinned by `tests/servers_selftest.rs`): it accepts any
+//! credentials (signatures are not checked), but refuses anonymous (unsigned)
+//! object reads with 403; a missing bucket gives `NoSuchBucket` (404) for
+//! GET/PUT/List and a bare 404 (`NotFound`) for HEAD; a missing key gives
+//! `NoSuchKey`; bucket names are validated; user-metadata keys come back
+//! lower-cased; a single-PUT ETag is the quoted hex MD5. Tests use static
+//! `test`/`test` credentials, region `us-east-1`, path-style addressing (with an
+//! IP endpoint the SDK uses path style even without `force_path_style`).
 //!
 //! The assertion helpers ([`S3Server::put`], [`S3Server::get`], ...) are
 //! blocking: each runs the aws-sdk-s3 call on a short-lived helper thread that
@@ -43,7 +55,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
 
 /// The pip command that installs moto's server.
-pub const MOTO_INSTALL: &str = "python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --break-system-packages 'moto[server]'";
+pub const MOTO_INSTALL: &str = "python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --break-system-packages 'moto[server]>=5.2.5'";
 
 /// How long [`S3Server::start`] waits for moto to answer.
 const READY_TIMEOUT: Duration = Duration::from_secs(20);
@@ -326,9 +338,10 @@ impl S3Server {
     }
 
     /// `Content-Type` and user metadata of `bucket/key` (HeadObject); `None` if
-    /// the object does not exist. Metadata keys are as the server returns them
-    /// (the SDK strips the `x-amz-meta-` prefix; HTTP header names arrive
-    /// lower-case).
+    /// the object does not exist (a missing *bucket* panics). Metadata keys come
+    /// back without the `x-amz-meta-` prefix and lower-cased (`Source-Url` is
+    /// returned as `source-url`, as AWS does); an object put without a
+    /// `Content-Type` reports `application/octet-stream`.
     pub fn head_metadata(
         &self,
         bucket: &str,
