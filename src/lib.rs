@@ -44,6 +44,7 @@ for row in rows {
 
 #![warn(missing_docs)]
 
+pub mod bench;
 pub mod cli;
 pub mod commands;
 pub mod config;
