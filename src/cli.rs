@@ -29,6 +29,8 @@ pub enum Command {
     Merge(crate::commands::merge::MergeArgs),
     /// Show what reelframe sees in one video and which frames it would sample.
     Inspect(crate::commands::inspect::InspectArgs),
+    /// Measure extraction speed on a workload, optionally against the ffmpeg CLI baselines.
+    Bench(Box<crate::commands::bench::BenchArgs>),
 }
 
 /// Formats of the records.

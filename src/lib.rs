@@ -51,6 +51,7 @@ for row in reelframe::pipeline::input::items_from_paths(&["samples".into()]) {
 
 #![warn(missing_docs)]
 
+pub mod bench;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -35,5 +35,9 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             reelframe::logging::init(0, false);
             commands::inspect::run(&args)
         }
+        Command::Bench(args) => {
+            reelframe::logging::init(0, args.quiet);
+            commands::bench::run(&args)
+        }
     }
 }
