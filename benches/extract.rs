@@ -35,6 +35,7 @@ fn extractor(mode: SamplingMode) -> Extractor {
         sampling: Sampling {
             mode,
             max_ms: 60_000,
+            tolerance_ms: 0,
         },
         size: SizeSpec::default(),
         quality: 90,

@@ -538,6 +538,7 @@ mod tests {
         let fps = Sampling {
             mode: SamplingMode::parse_fps("1").unwrap(),
             max_ms: 0,
+            tolerance_ms: 0,
         };
         let plan = sample::plan(&tl, &fps).unwrap();
         let r = sampling_report(&tl, &fps, &plan);
@@ -546,6 +547,7 @@ mod tests {
         let keys = Sampling {
             mode: SamplingMode::Keyframes,
             max_ms: 0,
+            tolerance_ms: 0,
         };
         let plan = sample::plan(&tl, &keys).unwrap();
         let r = sampling_report(&tl, &keys, &plan);

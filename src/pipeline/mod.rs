@@ -60,6 +60,7 @@ impl ExtractOptions {
             "fps": self.sampling.mode.rate(),
             "frames": self.sampling.mode.count(),
             "max_seconds": self.sampling.max_ms as f64 / 1000.0,
+            "tolerance_ms": self.sampling.tolerance_ms,
             "max_side": self.size.max_side,
             "width": self.size.width,
             "height": self.size.height,
@@ -116,11 +117,9 @@ impl Extractor {
         let url = VideoUrl::parse(&item.video_url)?;
         let fetched = self.source.fetch(&url)?;
         let deadline = Deadline::after(self.options.item_timeout);
-        let (facts, orientation, timeline) = {
-            let mut video = OpenVideo::open(&fetched.data, fetched.bytes, deadline)?;
-            let timeline = video.scan(self.options.sampling.max_ms, deadline)?;
-            (video.facts.clone(), video.orientation, timeline)
-        };
+        let mut video = OpenVideo::open(&fetched.data, fetched.bytes, deadline)?;
+        let timeline = video.scan(self.options.sampling.max_ms, deadline)?;
+        let (facts, orientation) = (video.facts.clone(), video.orientation);
         let plan = sample::plan(&timeline, &self.options.sampling)?;
         let platform = self.platform_of(item).to_string();
         let keys = ItemKeys::new(&platform, &item.content_id);
@@ -129,17 +128,18 @@ impl Extractor {
         let mut picker = thumbnail::ThumbnailPicker::default();
         let time_base = timeline.time_base;
         let store = &*self.store;
-        let _stats = decode_targets(
+        let (mut convert_time, mut encode_time) = (Duration::ZERO, Duration::ZERO);
+        let stats = decode_targets(
+            &mut video,
             &fetched.data,
-            fetched.bytes,
             &timeline,
             &plan,
-            DecodeOptions {
-                threads: self.options.decode_threads,
-            },
+            DecodeOptions::with_threads(self.options.decode_threads),
             deadline,
             |targets, frame| {
                 let encoded = encoder.encode(frame, orientation)?;
+                convert_time += encoded.convert_time;
+                encode_time += encoded.encode_time;
                 let hash = blake3::hash(&encoded.jpeg).to_hex().to_string();
                 let pts_ms = pts_to_ms(targets[0].pts, time_base);
                 for target in targets {
@@ -171,6 +171,18 @@ impl Extractor {
                 Ok(())
             },
         )?;
+        tracing::debug!(
+            open = ?video.open_time,
+            scan = ?video.scan_time,
+            demux = ?stats.demux_time,
+            decode = ?stats.decode_time,
+            packets_sent = stats.packets_sent,
+            frames_decoded = stats.frames_decoded,
+            targets = plan.targets.len(),
+            convert = ?convert_time,
+            encode = ?encode_time,
+            "stage times"
+        );
         let frames: Vec<FrameRecord> = frames
             .into_iter()
             .collect::<Option<Vec<_>>>()
