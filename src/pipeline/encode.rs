@@ -1,10 +1,12 @@
 /*!
 Stage ④: decoded picture → upright JPEG.
 
-One swscale pass converts the decoded YUV picture to RGB at the output size, honouring the
-stream's colour matrix and range (limited-range BT.709 in, full-range RGB out); the picture is
-then turned upright as the display matrix says, and encoded with libjpeg-turbo. Scaler contexts
-and buffers are kept across frames of a video.
+swscale converts the decoded YUV picture to RGB at the output size, honouring the stream's colour
+matrix and range (limited-range BT.709 in, full-range RGB out): in one pass when the size stays,
+else by scaling the yuv420p planes first (swscale's SIMD paths; straight to packed RGB it would
+take its generic C path). The picture is then turned upright as the display matrix says and
+encoded with libjpeg-turbo. Scaler contexts and buffers are kept across frames of a video.
+[`EncodedFrame`] carries the time each step took.
 */
 
 use crate::error::{ErrorKind, ItemError};
