@@ -41,6 +41,7 @@ fn extractor(mode: SamplingMode, runtime: &tokio::runtime::Runtime) -> Extractor
         sampling: Sampling {
             mode,
             max_ms: 60_000,
+            tolerance_ms: 0,
         },
         size: SizeSpec::default(),
         quality: 90,

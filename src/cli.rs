@@ -71,6 +71,11 @@ pub struct SamplingArgs {
     /// Sample only the first SECONDS of each video (0 = no cap).
     #[arg(long, value_name = "SECONDS", default_value = "60")]
     pub max_seconds: String,
+
+    /// Let a target take the nearest keyframe within ±MS of its time instead of the exact frame
+    /// (much less decoding; records give the frame's actual pts). 0 = exact frames.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub tolerance: u64,
 }
 
 /// Arguments of `reelframe extract`.

@@ -238,6 +238,7 @@ pub fn sampling_from_args(args: &SamplingArgs) -> Result<Sampling> {
     Ok(Sampling {
         mode,
         max_ms: parse_max_seconds(&args.max_seconds)?,
+        tolerance_ms: args.tolerance,
     })
 }
 

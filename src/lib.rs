@@ -24,7 +24,7 @@ use reelframe::pipeline::store::DirStore;
 reelframe::pipeline::decode::init_ffmpeg(false);
 let runtime = reelframe::pipeline::io_runtime().unwrap();
 let options = ExtractOptions {
-    sampling: Sampling { mode: SamplingMode::Fps { num: 1, den: 1 }, max_ms: 60_000 },
+    sampling: Sampling { mode: SamplingMode::Fps { num: 1, den: 1 }, max_ms: 60_000, tolerance_ms: 0 },
     size: Default::default(),
     quality: 90,
     thumbnail_max_side: 320,

@@ -117,8 +117,8 @@ pub struct SamplingReport {
     pub target_count: usize,
     /// Decode-order index of the last packet any target needs.
     pub last_packet: usize,
-    /// Packets the decoder would be sent: every packet up to `last_packet`, or only the
-    /// keyframes among them in `keyframes` mode.
+    /// Packets the decoder would be sent: the packets from each target's keyframe up to the
+    /// target (GOP tails skipped), or only the keyframes in `keyframes` mode.
     pub packets_to_decode: usize,
 }
 
@@ -278,13 +278,7 @@ fn round3(x: f64) -> f64 {
 
 /// The sampling, its span and the number of packets the decoder would be sent.
 pub fn sampling_report(timeline: &Timeline, sampling: &Sampling, plan: &Plan) -> SamplingReport {
-    let last = plan
-        .last_packet
-        .min(timeline.packets.len().saturating_sub(1));
-    let packets_to_decode = timeline.packets[..=last]
-        .iter()
-        .filter(|p| !plan.keyframes_only || p.key)
-        .count();
+    let packets_to_decode = plan.packets_to_send(timeline);
     SamplingReport {
         mode: sampling.mode.name(),
         fps: sampling.mode.rate(),
@@ -538,14 +532,17 @@ mod tests {
         let fps = Sampling {
             mode: SamplingMode::parse_fps("1").unwrap(),
             max_ms: 0,
+            tolerance_ms: 0,
         };
         let plan = sample::plan(&tl, &fps).unwrap();
         let r = sampling_report(&tl, &fps, &plan);
         assert_eq!(r.target_count, 4);
-        assert_eq!(r.packets_to_decode, plan.last_packet + 1);
+        assert_eq!(r.packets_to_decode, plan.packets_to_send(&tl));
+        assert!(r.packets_to_decode <= plan.last_packet + 1);
         let keys = Sampling {
             mode: SamplingMode::Keyframes,
             max_ms: 0,
+            tolerance_ms: 0,
         };
         let plan = sample::plan(&tl, &keys).unwrap();
         let r = sampling_report(&tl, &keys, &plan);

@@ -7,14 +7,17 @@ protocols) with a whitelist of container formats, so an untrusted file cannot ma
 other files or URLs (HLS playlists, concat lists). A deadline interrupts both demuxing and
 decoding.
 
-Decoding follows the plan from [`crate::pipeline::sample`]: packets are sent in decode order up
-to the last packet any target needs; pictures no target needs and no other picture references
-are skipped inside the decoder (`skip_frame = NonReference`), which leaves every target
-bit-identical to a full decode.
+Decoding follows the plan from [`crate::pipeline::sample`], on the input the scan already
+opened (rewound to its first packet, each packet checked against the scan's): only the packet
+ranges the targets need are sent — from each target's keyframe to the target — and the decoder is
+drained and flushed across the GOP tails in between; within a range, pictures no target needs and
+no other picture references are skipped inside the decoder (`skip_frame = NonReference`). Both
+leave every target bit-identical to a full decode (`tests/decode_exact.rs` proves it on every
+sample clip); should a target still be missing, a full decode supplies it.
 */
 
 use crate::error::{ErrorKind, ItemError};
-use crate::pipeline::sample::{PacketInfo, Plan, Target, Timeline};
+use crate::pipeline::sample::{PacketInfo, PacketRange, Plan, Target, Timeline};
 use crate::pipeline::source::VideoData;
 use ffmpeg::codec::threading;
 use ffmpeg::format::context::{Input, StreamIo};
@@ -199,6 +202,20 @@ pub struct OpenVideo {
     pub orientation: Orientation,
     /// What the container says about the video.
     pub facts: VideoFacts,
+    /// Time spent opening the container (probing it and reading its stream info).
+    pub open_time: Duration,
+    /// Time spent in [`OpenVideo::scan`].
+    pub scan_time: Duration,
+}
+
+/// Reads the next packet into `packet`, releasing what it held first. ffmpeg-next's
+/// `Packet::read` hands the packet to `av_read_frame` as it is, and `av_read_frame` overwrites
+/// without unreferencing, so reusing one packet leaked a packet buffer per read (RSS grew by about
+/// 250 KB per 1080p video, without bound over a long list).
+fn read_packet(packet: &mut Packet, input: &mut Input) -> Result<(), ffmpeg::Error> {
+    // SAFETY: the packet is a valid, owned AVPacket; unref leaves it blank and reusable.
+    unsafe { ffmpeg::ffi::av_packet_unref(ffmpeg::packet::Mut::as_mut_ptr(packet)) };
+    packet.read(input)
 }
 
 fn ff_error(kind: ErrorKind, what: &str, err: ffmpeg::Error) -> ItemError {
@@ -309,6 +326,7 @@ impl OpenVideo {
     /// Opens `data`, chooses the video stream FFmpeg would, and reads what the container says.
     /// A still image, an audio-only file and a file without any stream are refused here.
     pub fn open(data: &VideoData, bytes: u64, deadline: Deadline) -> Result<OpenVideo, ItemError> {
+        let started = Instant::now();
         let input = open_input(data, deadline)?;
         let container = input.format().name().to_string();
         let has_audio = input
@@ -431,12 +449,21 @@ impl OpenVideo {
             default_frame_duration,
             orientation,
             facts,
+            open_time: started.elapsed(),
+            scan_time: Duration::ZERO,
         })
     }
 
     /// Reads the video packets up to the cap (`max_ms`, 0 = all) without decoding, and returns
     /// the timeline the plan is built from. Also fills `facts.duration_ms` and `start_ms`.
     pub fn scan(&mut self, max_ms: u64, deadline: Deadline) -> Result<Timeline, ItemError> {
+        let started = Instant::now();
+        let timeline = self.scan_packets(max_ms, deadline);
+        self.scan_time = started.elapsed();
+        timeline
+    }
+
+    fn scan_packets(&mut self, max_ms: u64, deadline: Deadline) -> Result<Timeline, ItemError> {
         let (tb_num, tb_den) = self.time_base;
         let cap_tb = (max_ms > 0).then(|| {
             ((max_ms as i128 * tb_den as i128) / (tb_num as i128 * 1000)).min(i64::MAX as i128)
@@ -456,7 +483,7 @@ impl OpenVideo {
                     "demuxing: deadline passed",
                 ));
             }
-            match packet.read(&mut self.input) {
+            match read_packet(&mut packet, &mut self.input) {
                 Ok(()) => {}
                 Err(ffmpeg::Error::Eof) => break,
                 Err(ffmpeg::Error::InvalidData) if bad_reads < 64 => {
@@ -542,44 +569,112 @@ impl OpenVideo {
     }
 }
 
-/// Counters from one decode, for logs and benchmarks.
+/// Counters and timings from one decode, for logs and benchmarks.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DecodeStats {
+    /// Video packets read from the container (demuxed) during decoding.
+    pub packets_read: u64,
     /// Packets sent to the decoder.
     pub packets_sent: u64,
     /// Frames the decoder returned.
     pub frames_decoded: u64,
+    /// Times the decoder was drained and flushed to jump over the tail of a GOP.
+    pub flushes: u64,
+    /// Whether the input had to be opened again because rewinding it did not reproduce the scan's
+    /// packets.
+    pub reopened: bool,
+    /// Whether the optimised pass missed a target and a full decode had to supply it.
+    pub full_decode_fallback: bool,
+    /// Time spent reading packets from the container.
+    pub demux_time: Duration,
+    /// Time spent in the decoder (sending packets, receiving frames, flushing), not counting the
+    /// `on_frame` callback.
+    pub decode_time: Duration,
 }
 
-/// Decoder options.
-#[derive(Debug, Clone, Copy)]
+/// Decoder options. The two skips are exact (every target is bit-identical to a full decode);
+/// switching them off exists to prove that.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DecodeOptions {
     /// Threads inside one decoder (1 = parallelism comes from decoding several videos at once).
     pub threads: usize,
+    /// Tell the decoder to skip pictures no target needs and no other picture references
+    /// (`skip_frame = NonReference` for non-target packets).
+    pub skip_non_reference: bool,
+    /// Send only the packets from each target's keyframe to the target, draining and flushing
+    /// the decoder between such ranges instead of decoding the rest of each GOP.
+    pub skip_gop_tails: bool,
 }
 
-/// Decodes the frames `plan` asks for from `data` (opened afresh, so the scan's read position
-/// does not matter) and hands each to `on_frame` with the targets it answers, in the order the
-/// decoder returns them (presentation order).
-pub fn decode_targets(
-    data: &VideoData,
-    bytes: u64,
-    timeline: &Timeline,
-    plan: &Plan,
-    options: DecodeOptions,
-    deadline: Deadline,
-    mut on_frame: impl FnMut(&[Target], &ffmpeg::frame::Video) -> Result<(), ItemError>,
-) -> Result<DecodeStats, ItemError> {
-    let mut video = OpenVideo::open(data, bytes, deadline)?;
+impl Default for DecodeOptions {
+    fn default() -> DecodeOptions {
+        DecodeOptions {
+            threads: 1,
+            skip_non_reference: true,
+            skip_gop_tails: true,
+        }
+    }
+}
+
+impl DecodeOptions {
+    /// The default (both skips on) with `threads` decoder threads.
+    pub fn with_threads(threads: usize) -> DecodeOptions {
+        DecodeOptions {
+            threads,
+            ..DecodeOptions::default()
+        }
+    }
+}
+
+/// What one decoding pass over the input achieved.
+enum PassEnd {
+    /// Read up to this decode-order packet index (exclusive).
+    Done { read_to: usize },
+    /// The demuxer returned a packet that is not the scan's packet at that position.
+    Desync,
+}
+
+/// Errors, counts and found targets carried across passes.
+struct Tally {
+    stats: DecodeStats,
+    found: Vec<bool>,
+    errors: u64,
+    first_error: Option<String>,
+    /// Time spent inside `on_frame`, subtracted from the decoder's time.
+    callback_time: Duration,
+}
+
+/// The pts the scan assigned to `packet` (pts, else dts), when the packet carries one.
+fn packet_pts(packet: &Packet) -> Option<i64> {
+    packet.pts().or(packet.dts())
+}
+
+/// Puts the demuxer back at the first packet of the stream. Returns false if it cannot.
+fn rewind(input: &mut Input, stream_index: usize, timeline: &Timeline) -> bool {
+    let Some(first) = timeline.packets.first() else {
+        return false;
+    };
+    // SAFETY: the context is open; seeking only moves its read position.
+    let ret = unsafe {
+        ffmpeg::ffi::avformat_seek_file(
+            input.as_mut_ptr(),
+            stream_index as i32,
+            i64::MIN,
+            first.pts,
+            first.pts,
+            0,
+        )
+    };
+    ret >= 0
+}
+
+fn open_decoder(video: &OpenVideo, threads: usize) -> Result<ffmpeg::decoder::Video, ItemError> {
     let stream = video
         .input
         .stream(video.stream_index)
-        .ok_or_else(|| ItemError::new(ErrorKind::Internal, "video stream vanished on reopen"))?;
+        .ok_or_else(|| ItemError::new(ErrorKind::Internal, "the video stream vanished"))?;
     let mut context = ffmpeg::codec::context::Context::from_parameters(stream.parameters())
         .map_err(|err| ff_error(ErrorKind::DecodeFailed, "setting up the decoder", err))?;
-    let threads = options.threads.max(1);
-    // Per-packet skip_frame decisions are exact only without frame threading.
-    let skip_non_reference = threads == 1;
     context.set_threading(threading::Config {
         kind: if threads == 1 {
             threading::Type::None
@@ -597,94 +692,160 @@ pub fn decode_targets(
         err => ff_error(ErrorKind::UnsupportedCodec, "opening the decoder", err),
     })?;
     decoder.set_packet_time_base(stream.time_base());
+    Ok(decoder)
+}
 
-    let mut found = vec![false; plan.targets.len()];
-    let mut stats = DecodeStats::default();
-    let mut errors: u64 = 0;
-    let mut first_error: Option<String> = None;
+/// Hands one decoded frame to `on_frame` if it answers targets not yet answered.
+fn take_frame<F>(
+    frame: &ffmpeg::frame::Video,
+    plan: &Plan,
+    time_base: (i64, i64),
+    tally: &mut Tally,
+    on_frame: &mut F,
+) -> Result<(), ItemError>
+where
+    F: FnMut(&[Target], &ffmpeg::frame::Video) -> Result<(), ItemError>,
+{
+    tally.stats.frames_decoded += 1;
+    let Some(pts) = frame.pts().or_else(|| frame.timestamp()) else {
+        return Ok(());
+    };
+    if frame.is_corrupt() || frame.has_decode_errors() {
+        tally.errors += 1;
+        tally.first_error.get_or_insert_with(|| {
+            format!(
+                "damaged picture at {} ms",
+                crate::pipeline::sample::pts_to_ms(pts, time_base)
+            )
+        });
+    }
+    if let Some(indices) = plan.wanted.get(&pts) {
+        if indices.iter().all(|&i| tally.found[i]) {
+            return Ok(());
+        }
+        let targets: Vec<Target> = indices.iter().map(|&i| plan.targets[i]).collect();
+        for &i in indices {
+            tally.found[i] = true;
+        }
+        let started = Instant::now();
+        let result = on_frame(&targets, frame);
+        tally.callback_time += started.elapsed();
+        result?;
+    }
+    Ok(())
+}
+
+/// Receives every frame the decoder has ready.
+fn receive_all<F>(
+    decoder: &mut ffmpeg::decoder::Video,
+    frame: &mut ffmpeg::frame::Video,
+    plan: &Plan,
+    time_base: (i64, i64),
+    tally: &mut Tally,
+    on_frame: &mut F,
+) -> Result<(), ItemError>
+where
+    F: FnMut(&[Target], &ffmpeg::frame::Video) -> Result<(), ItemError>,
+{
+    while decoder.receive_frame(frame).is_ok() {
+        take_frame(frame, plan, time_base, tally, on_frame)?;
+    }
+    Ok(())
+}
+
+/// Sends the packets of `ranges` (decode-order indices into the timeline) from the input's
+/// current position, which must be the stream's first packet, and drains the decoder at the end.
+#[allow(clippy::too_many_arguments)]
+fn decode_pass<F>(
+    input: &mut Input,
+    stream_index: usize,
+    decoder: &mut ffmpeg::decoder::Video,
+    timeline: &Timeline,
+    plan: &Plan,
+    ranges: &[PacketRange],
+    skip_non_reference: bool,
+    send_non_key: bool,
+    deadline: Deadline,
+    tally: &mut Tally,
+    on_frame: &mut F,
+) -> Result<PassEnd, ItemError>
+where
+    F: FnMut(&[Target], &ffmpeg::frame::Video) -> Result<(), ItemError>,
+{
+    let tb = timeline.time_base;
     let mut frame = ffmpeg::frame::Video::empty();
     let mut packet = Packet::empty();
     let mut index = 0usize;
-    let tb = timeline.time_base;
-
-    let mut handle_frame = |frame: &ffmpeg::frame::Video,
-                            stats: &mut DecodeStats,
-                            errors: &mut u64,
-                            first_error: &mut Option<String>|
-     -> Result<(), ItemError> {
-        stats.frames_decoded += 1;
-        let Some(pts) = frame.pts().or_else(|| frame.timestamp()) else {
-            return Ok(());
-        };
-        if frame.is_corrupt() || frame.has_decode_errors() {
-            *errors += 1;
-            first_error.get_or_insert_with(|| {
-                format!(
-                    "damaged picture at {} ms",
-                    crate::pipeline::sample::pts_to_ms(pts, tb)
-                )
-            });
-        }
-        if let Some(indices) = plan.wanted.get(&pts) {
-            if indices.iter().all(|&i| found[i]) {
-                return Ok(());
-            }
-            let targets: Vec<Target> = indices.iter().map(|&i| plan.targets[i]).collect();
-            for &i in indices {
-                found[i] = true;
-            }
-            on_frame(&targets, frame)?;
-        }
-        Ok(())
-    };
-
-    loop {
+    let mut range = 0usize;
+    let mut flush_first = false;
+    let mut decoding = Duration::ZERO;
+    let callbacks_before = tally.callback_time;
+    while let Some(current) = ranges.get(range) {
         if deadline.passed() {
             return Err(ItemError::new(
                 ErrorKind::Timeout,
                 "decoding: deadline passed",
             ));
         }
-        match packet.read(&mut video.input) {
+        let started = Instant::now();
+        let read = read_packet(&mut packet, input);
+        tally.stats.demux_time += started.elapsed();
+        match read {
             Ok(()) => {}
             Err(ffmpeg::Error::Eof) => break,
             Err(ffmpeg::Error::InvalidData) => continue,
             Err(err) => return Err(ff_error(ErrorKind::Truncated, "reading packets", err)),
         }
-        if packet.stream() != video.stream_index {
+        if packet.stream() != stream_index {
             continue;
         }
-        if index > plan.last_packet {
+        let Some(info) = timeline.packets.get(index).copied() else {
             break;
+        };
+        if packet_pts(&packet).is_some_and(|pts| pts != info.pts) || packet.is_key() != info.key {
+            return Ok(PassEnd::Desync);
         }
-        let info = timeline.packets.get(index).copied();
+        let i = index;
         index += 1;
-        let Some(info) = info else { break };
-        if plan.keyframes_only && !info.key {
+        tally.stats.packets_read += 1;
+        if i < current.first {
             continue;
+        }
+        if plan.keyframes_only && !info.key && !send_non_key {
+            if i == current.last {
+                range += 1;
+            }
+            continue;
+        }
+        let started = Instant::now();
+        if flush_first {
+            // Nothing between the previous range and this keyframe is needed: empty the
+            // decoder and start afresh here.
+            let _ = decoder.send_eof();
+            receive_all(decoder, &mut frame, plan, tb, tally, on_frame)?;
+            decoder.flush();
+            tally.stats.flushes += 1;
+            flush_first = false;
         }
         let wanted = plan.wanted.contains_key(&info.pts);
-        let discard = if plan.keyframes_only {
+        decoder.skip_frame(if plan.keyframes_only {
             Discard::NonKey
         } else if wanted || !skip_non_reference {
             Discard::Default
         } else {
             Discard::NonReference
-        };
-        decoder.skip_frame(discard);
-        stats.packets_sent += 1;
+        });
+        tally.stats.packets_sent += 1;
         loop {
             match decoder.send_packet(&packet) {
                 Ok(()) => break,
                 Err(ffmpeg::Error::Other { errno }) if errno == libc::EAGAIN => {
                     // The decoder wants its output drained first.
-                    while decoder.receive_frame(&mut frame).is_ok() {
-                        handle_frame(&frame, &mut stats, &mut errors, &mut first_error)?;
-                    }
+                    receive_all(decoder, &mut frame, plan, tb, tally, on_frame)?;
                 }
                 Err(err) => {
-                    errors += 1;
-                    first_error.get_or_insert_with(|| {
+                    tally.errors += 1;
+                    tally.first_error.get_or_insert_with(|| {
                         format!(
                             "packet at {} ms: {err}",
                             crate::pipeline::sample::pts_to_ms(info.pts, tb)
@@ -694,32 +855,144 @@ pub fn decode_targets(
                 }
             }
         }
-        while decoder.receive_frame(&mut frame).is_ok() {
-            handle_frame(&frame, &mut stats, &mut errors, &mut first_error)?;
+        receive_all(decoder, &mut frame, plan, tb, tally, on_frame)?;
+        decoding += started.elapsed();
+        if i == current.last {
+            range += 1;
+            flush_first = true;
         }
     }
+    let started = Instant::now();
     let _ = decoder.send_eof();
-    while decoder.receive_frame(&mut frame).is_ok() {
-        handle_frame(&frame, &mut stats, &mut errors, &mut first_error)?;
+    receive_all(decoder, &mut frame, plan, tb, tally, on_frame)?;
+    decoding += started.elapsed();
+    let callbacks = tally.callback_time - callbacks_before;
+    tally.stats.decode_time += decoding.saturating_sub(callbacks);
+    Ok(PassEnd::Done { read_to: index })
+}
+
+/// Decodes the frames `plan` asks for from `video` (already opened and scanned; it is rewound
+/// here, or opened again from `data` if rewinding does not reproduce the scan's packets) and
+/// hands each to `on_frame` with the targets it answers, in the order the decoder returns them
+/// (presentation order within each decoded range).
+pub fn decode_targets(
+    video: &mut OpenVideo,
+    data: &VideoData,
+    timeline: &Timeline,
+    plan: &Plan,
+    options: DecodeOptions,
+    deadline: Deadline,
+    mut on_frame: impl FnMut(&[Target], &ffmpeg::frame::Video) -> Result<(), ItemError>,
+) -> Result<DecodeStats, ItemError> {
+    let threads = options.threads.max(1);
+    // Per-packet skip_frame decisions are exact only without frame threading.
+    let skip_non_reference = options.skip_non_reference && threads == 1;
+    let everything = [PacketRange {
+        first: 0,
+        last: plan.last_packet,
+    }];
+    let optimised_ranges: &[PacketRange] = if options.skip_gop_tails && !plan.keyframes_only {
+        &plan.ranges
+    } else {
+        &everything
+    };
+    let mut tally = Tally {
+        stats: DecodeStats::default(),
+        found: vec![false; plan.targets.len()],
+        errors: 0,
+        first_error: None,
+        callback_time: Duration::ZERO,
+    };
+    let mut read_to = 0usize;
+    // Pass 0 is the optimised one; pass 1 (only if it missed a target) decodes every packet.
+    let mut pass = 0;
+    let mut positioned = rewind(&mut video.input, video.stream_index, timeline);
+    while pass < 2 {
+        if !positioned {
+            let reopened = OpenVideo::open(data, video.facts.bytes, deadline)?;
+            if reopened.stream_index != video.stream_index {
+                return Err(ItemError::new(
+                    ErrorKind::Internal,
+                    "the video stream changed between opening and decoding",
+                ));
+            }
+            video.input = reopened.input;
+            tally.stats.reopened = true;
+        }
+        let (ranges, skip_non_reference) = if pass == 0 {
+            (optimised_ranges, skip_non_reference)
+        } else {
+            (&everything[..], false)
+        };
+        let mut decoder = open_decoder(video, threads)?;
+        let end = decode_pass(
+            &mut video.input,
+            video.stream_index,
+            &mut decoder,
+            timeline,
+            plan,
+            ranges,
+            skip_non_reference,
+            pass == 1,
+            deadline,
+            &mut tally,
+            &mut on_frame,
+        )?;
+        match end {
+            PassEnd::Desync if tally.stats.reopened => {
+                return Err(ItemError::new(
+                    ErrorKind::Internal,
+                    "the demuxer returned different packets when reading the video again",
+                ))
+            }
+            PassEnd::Desync => {
+                positioned = false;
+                continue;
+            }
+            PassEnd::Done { read_to: r } => read_to = read_to.max(r),
+        }
+        if pass == 0 && plan.keyframes_only && tally.errors > 0 {
+            // Some decoders (HEVC after an open-GOP CRA) report errors when they are given only
+            // the keyframes. Send every packet as ffmpeg's `-skip_frame nokey` does (the decoder
+            // still drops non-keyframes) for the targets not found yet.
+            tracing::debug!("keyframe-only decoding reported errors; sending every packet");
+            tally.errors = 0;
+            tally.first_error = None;
+            tally.stats.full_decode_fallback = true;
+            positioned = rewind(&mut video.input, video.stream_index, timeline);
+            pass = 1;
+            continue;
+        }
+        let optimised = ranges.len() > 1 || skip_non_reference;
+        let missing = tally.found.iter().any(|f| !f);
+        if pass == 0 && missing && optimised && tally.errors == 0 {
+            tally.stats.full_decode_fallback = true;
+            tracing::debug!("a target was missed with GOP/non-reference skipping; decoding fully");
+            positioned = rewind(&mut video.input, video.stream_index, timeline);
+            pass = 1;
+            continue;
+        }
+        break;
     }
-    if errors > 0 {
+    if tally.errors > 0 {
         return Err(ItemError::new(
             ErrorKind::CorruptData,
             format!(
-                "the decoder reported {errors} error(s) in the sampled span; first: {}",
-                first_error.unwrap_or_default()
+                "the decoder reported {} error(s) in the sampled span; first: {}",
+                tally.errors,
+                tally.first_error.unwrap_or_default()
             ),
         ));
     }
     let missing: Vec<i64> = plan
         .targets
         .iter()
-        .zip(&found)
+        .zip(&tally.found)
         .filter(|(_, f)| !**f)
         .map(|(t, _)| t.target_ms)
         .collect();
     if !missing.is_empty() {
-        let kind = if index <= plan.last_packet {
+        let kind = if read_to <= plan.last_packet {
             ErrorKind::Truncated
         } else {
             ErrorKind::DecodeFailed
@@ -734,5 +1007,5 @@ pub fn decode_targets(
             ),
         ));
     }
-    Ok(stats)
+    Ok(tally.stats)
 }

@@ -81,6 +81,7 @@ impl ExtractOptions {
             "fps": self.sampling.mode.rate(),
             "frames": self.sampling.mode.count(),
             "max_seconds": self.sampling.max_ms as f64 / 1000.0,
+            "tolerance_ms": self.sampling.tolerance_ms,
             "max_side": self.size.max_side,
             "width": self.size.width,
             "height": self.size.height,
@@ -216,11 +217,13 @@ impl Extractor {
     pub fn process(&self, item: &Item, fetched: &Fetched) -> Result<Pending, ItemError> {
         let metrics = &*self.metrics;
         let deadline = Deadline::after(self.options.item_timeout);
-        let (facts, orientation, timeline) = metrics.time(Stage::Demux, || {
-            let mut video = OpenVideo::open(&fetched.data, fetched.bytes, deadline)?;
-            let timeline = video.scan(self.options.sampling.max_ms, deadline)?;
-            Ok::<_, ItemError>((video.facts.clone(), video.orientation, timeline))
+        let mut video = metrics.time(Stage::Demux, || {
+            OpenVideo::open(&fetched.data, fetched.bytes, deadline)
         })?;
+        let timeline = metrics.time(Stage::Demux, || {
+            video.scan(self.options.sampling.max_ms, deadline)
+        })?;
+        let (facts, orientation) = (video.facts.clone(), video.orientation);
         let plan = sample::plan(&timeline, &self.options.sampling)?;
         let platform = self.platform_of(item).to_string();
         let keys = ItemKeys::new(&platform, &item.content_id);
@@ -229,23 +232,25 @@ impl Extractor {
         let mut uploads = Vec::with_capacity(plan.targets.len() + 1);
         let mut picker = thumbnail::ThumbnailPicker::default();
         let time_base = timeline.time_base;
-        let decode_started = Instant::now();
-        let mut outside_decoder = Duration::ZERO;
         let stats = decode_targets(
+            &mut video,
             &fetched.data,
-            fetched.bytes,
             &timeline,
             &plan,
-            DecodeOptions {
-                threads: self.options.decode_threads,
-            },
+            DecodeOptions::with_threads(self.options.decode_threads),
             deadline,
             |targets, frame| {
                 let callback_started = Instant::now();
                 let encoded = encoder.encode(frame, orientation)?;
+                metrics.add_time(Stage::Convert, encoded.convert_time);
                 let jpeg = Bytes::from(encoded.jpeg);
                 let hash = blake3::hash(&jpeg).to_hex().to_string();
-                metrics.add_time(Stage::Encode, callback_started.elapsed());
+                metrics.add_time(
+                    Stage::Encode,
+                    callback_started
+                        .elapsed()
+                        .saturating_sub(encoded.convert_time),
+                );
                 let pts_ms = pts_to_ms(targets[0].pts, time_base);
                 for target in targets {
                     let key = keys.frame(target.index, pts_ms);
@@ -270,7 +275,6 @@ impl Extractor {
                     });
                 }
                 picker.offer(targets[0].index as usize, &encoded.stats, &jpeg);
-                outside_decoder += callback_started.elapsed();
                 if deadline.passed() {
                     return Err(ItemError::new(
                         ErrorKind::Timeout,
@@ -279,18 +283,9 @@ impl Extractor {
                 }
                 Ok(())
             },
-        );
-        let stats = match stats {
-            Ok(stats) => stats,
-            Err(err) => {
-                // the uploads already started finish on their own; nothing will name them
-                return Err(err);
-            }
-        };
-        metrics.add_time(
-            Stage::Decode,
-            decode_started.elapsed().saturating_sub(outside_decoder),
-        );
+        )?;
+        metrics.add_time(Stage::Demux, stats.demux_time);
+        metrics.add_time(Stage::Decode, stats.decode_time);
         metrics.add_decoder_work(stats.packets_sent, stats.frames_decoded);
         let frames: Vec<FrameRecord> = frames
             .into_iter()

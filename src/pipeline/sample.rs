@@ -10,6 +10,14 @@ Semantics (documented in the README):
   frame *displayed* at t: the last frame whose pts ≤ first_pts + t (the first frame for t = 0).
 - `--frames N`: N targets at the centres of N equal slices of min(duration, cap).
 - `--keyframes`: every keyframe whose pts lies inside the cap.
+- `--tolerance MS` (fps and frames modes): a target whose time lies within ±MS of a keyframe's
+  pts takes the nearest such keyframe instead of the frame displayed at that time; the record
+  reports the keyframe's actual pts. Keyframes decode on their own, so most targets then cost one
+  picture each.
+
+The plan also lists the packet ranges the decoder must be sent ([`Plan::ranges`]): a target needs
+the packets from the keyframe before it (in decode order) up to its own packet, or from one
+keyframe earlier when it is a leading picture of an open GOP (pts below its keyframe's).
 */
 
 use crate::error::{ErrorKind, ItemError};
@@ -127,6 +135,9 @@ pub struct Sampling {
     pub mode: SamplingMode,
     /// Only the first `max_ms` milliseconds (from the first frame) are sampled; 0 = no cap.
     pub max_ms: u64,
+    /// A target may take any keyframe whose pts is within this many ms of the target time
+    /// (the nearest one wins); 0 = always the exact frame displayed at the target time.
+    pub tolerance_ms: u64,
 }
 
 /// One packet of the video stream, as the demuxer reported it (decode order).
@@ -216,6 +227,94 @@ pub struct Plan {
     pub keyframes_only: bool,
     /// The sampled span in milliseconds: min(duration, cap).
     pub span_ms: i64,
+    /// The tolerance the targets were chosen with, in ms (see [`Sampling::tolerance_ms`]).
+    pub tolerance_ms: u64,
+    /// Decode-order packet ranges (inclusive, sorted, disjoint and not adjacent) the decoder must
+    /// be sent for every target to come out exact; packets between ranges are never needed.
+    pub ranges: Vec<PacketRange>,
+}
+
+/// An inclusive range of decode-order packet indices, starting at a keyframe (or at packet 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PacketRange {
+    /// First packet sent.
+    pub first: usize,
+    /// Last packet sent.
+    pub last: usize,
+}
+
+impl PacketRange {
+    /// Number of packets in the range.
+    pub fn len(&self) -> usize {
+        self.last + 1 - self.first
+    }
+
+    /// Never true: a range holds at least one packet.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+}
+
+impl Plan {
+    /// Packets the decoder is sent when GOP tails are skipped: the sum of [`Plan::ranges`]
+    /// (keyframes only: the keyframe packets up to [`Plan::last_packet`]).
+    pub fn packets_to_send(&self, timeline: &Timeline) -> usize {
+        if self.keyframes_only {
+            timeline.packets[..=self.last_packet]
+                .iter()
+                .filter(|p| p.key)
+                .count()
+        } else {
+            self.ranges.iter().map(PacketRange::len).sum()
+        }
+    }
+}
+
+/// The packet ranges that decode every packet in `needed` (decode-order indices) exactly: each
+/// needed packet pulls in the packets from the keyframe before it, or from the keyframe before
+/// that when its pts is below its keyframe's (a leading picture of an open GOP).
+pub fn needed_ranges(
+    packets: &[PacketInfo],
+    needed: impl IntoIterator<Item = usize>,
+) -> Vec<PacketRange> {
+    let keys: Vec<usize> = packets
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.key)
+        .map(|(i, _)| i)
+        .collect();
+    let mut ranges: Vec<PacketRange> = needed
+        .into_iter()
+        .map(|p| {
+            // position in `keys` of the last keyframe at or before p
+            let n = keys.partition_point(|&k| k <= p);
+            let first = match n {
+                0 => 0,
+                n => {
+                    let k = keys[n - 1];
+                    if packets[p].pts < packets[k].pts {
+                        if n >= 2 {
+                            keys[n - 2]
+                        } else {
+                            0
+                        }
+                    } else {
+                        k
+                    }
+                }
+            };
+            PacketRange { first, last: p }
+        })
+        .collect();
+    ranges.sort_unstable_by_key(|r| (r.first, r.last));
+    let mut merged: Vec<PacketRange> = Vec::with_capacity(ranges.len());
+    for r in ranges {
+        match merged.last_mut() {
+            Some(m) if r.first <= m.last + 1 => m.last = m.last.max(r.last),
+            _ => merged.push(r),
+        }
+    }
+    merged
 }
 
 /// Plans which frames answer the targets of `sampling` on `timeline`.
@@ -244,6 +343,8 @@ pub fn plan(timeline: &Timeline, sampling: &Sampling) -> Result<Plan, ItemError>
         sorted[n.saturating_sub(1)]
     };
     let mut targets = Vec::new();
+    // Absolute target time (stream time base) of each target, for the tolerance step.
+    let mut target_times: Vec<i64> = Vec::new();
     match sampling.mode {
         SamplingMode::Fps { num, den } => {
             let (f_num, f_den) = (num as i128, den as i128);
@@ -259,11 +360,13 @@ pub fn plan(timeline: &Timeline, sampling: &Sampling) -> Result<Plan, ItemError>
                             target_ms: 0,
                             pts: sorted[0],
                         });
+                        target_times.push(timeline.first_pts);
                     }
                     break;
                 }
                 let t_tb = (k * f_den * tb_den).div_euclid(f_num * tb_num);
                 let target_ms = div_round(k * f_den * 1000, f_num);
+                target_times.push(timeline.first_pts + t_tb as i64);
                 targets.push(Target {
                     index: k as u32,
                     target_ms: target_ms as i64,
@@ -282,6 +385,7 @@ pub fn plan(timeline: &Timeline, sampling: &Sampling) -> Result<Plan, ItemError>
                 };
             for i in 0..n {
                 let t_tb = ((2 * i + 1) * span_num).div_euclid(2 * n * span_den);
+                target_times.push(timeline.first_pts + t_tb as i64);
                 let target_ms = div_round(
                     (2 * i + 1) * span_num * tb_num * 1000,
                     2 * n * span_den * tb_den,
@@ -310,6 +414,31 @@ pub fn plan(timeline: &Timeline, sampling: &Sampling) -> Result<Plan, ItemError>
             }
         }
     }
+    if sampling.tolerance_ms > 0 && sampling.mode != SamplingMode::Keyframes {
+        let mut keys: Vec<i64> = shown
+            .iter()
+            .filter(|p| p.key && timeline.before_cap(p.pts, sampling.max_ms))
+            .map(|p| p.pts)
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        // |a - b| ≤ tolerance, in time-base units: |a - b| * num * 1000 ≤ tolerance_ms * den
+        let within = |d: i64| {
+            (d.unsigned_abs() as i128) * tb_num * 1000 <= sampling.tolerance_ms as i128 * tb_den
+        };
+        for (target, t_abs) in targets.iter_mut().zip(&target_times) {
+            let n = keys.partition_point(|&k| k <= *t_abs);
+            let before = n.checked_sub(1).map(|i| keys[i]);
+            let after = keys.get(n).copied();
+            let nearest = match (before, after) {
+                (Some(b), Some(a)) => Some(if a - t_abs < t_abs - b { a } else { b }),
+                (b, a) => b.or(a),
+            };
+            if let Some(k) = nearest.filter(|k| within(k - t_abs)) {
+                target.pts = k;
+            }
+        }
+    }
     if targets.is_empty() {
         return Err(ItemError::new(
             ErrorKind::NoFrames,
@@ -328,12 +457,27 @@ pub fn plan(timeline: &Timeline, sampling: &Sampling) -> Result<Plan, ItemError>
         .iter()
         .rposition(|p| !p.discard && wanted.contains_key(&p.pts))
         .expect("every target pts comes from a packet");
+    let ranges = needed_ranges(
+        &timeline.packets,
+        timeline
+            .packets
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| !p.discard && wanted.contains_key(&p.pts))
+            .map(|(i, _)| i),
+    );
     Ok(Plan {
         targets,
         wanted,
         last_packet,
         keyframes_only: sampling.mode == SamplingMode::Keyframes,
         span_ms,
+        tolerance_ms: if sampling.mode == SamplingMode::Keyframes {
+            0
+        } else {
+            sampling.tolerance_ms
+        },
+        ranges,
     })
 }
 
@@ -373,6 +517,7 @@ mod tests {
         Sampling {
             mode: SamplingMode::parse_fps(text).unwrap(),
             max_ms,
+            tolerance_ms: 0,
         }
     }
 
@@ -430,6 +575,7 @@ mod tests {
             &Sampling {
                 mode: SamplingMode::Frames(5),
                 max_ms: 60_000,
+                tolerance_ms: 0,
             },
         )
         .unwrap();
@@ -445,6 +591,7 @@ mod tests {
             &Sampling {
                 mode: SamplingMode::Keyframes,
                 max_ms: 4_000,
+                tolerance_ms: 0,
             },
         )
         .unwrap();
@@ -465,6 +612,76 @@ mod tests {
                 target_ms: 0,
                 pts: 0
             }]
+        );
+    }
+
+    #[test]
+    fn tolerance_moves_targets_onto_the_nearest_keyframe_within_reach() {
+        // keyframes every 2 s (frames 0, 50, 100, ...)
+        let tl = timeline(251);
+        let mut s = fps("1", 60_000);
+        s.tolerance_ms = 500;
+        let p = plan(&tl, &s).unwrap();
+        let pts: Vec<i64> = p.targets.iter().map(|t| t.pts / 512).collect();
+        // even seconds land on keyframes; odd seconds are 1 s from any keyframe: exact frames
+        assert_eq!(pts, vec![0, 25, 50, 75, 100, 125, 150, 175, 200, 225, 250]);
+        assert_eq!(p.targets[3].target_ms, 3000);
+        assert_eq!(p.tolerance_ms, 500);
+        // a tolerance of a full second reaches a keyframe from every target; ties go earlier
+        s.tolerance_ms = 1000;
+        let p = plan(&tl, &s).unwrap();
+        let pts: Vec<i64> = p.targets.iter().map(|t| t.pts / 512).collect();
+        assert_eq!(pts, vec![0, 0, 50, 50, 100, 100, 150, 150, 200, 200, 250]);
+        assert!(p.targets.iter().all(|t| t.pts % (50 * 512) == 0));
+        // six keyframes (0, 2, ..., 10 s) answer all eleven targets
+        assert_eq!(p.wanted.len(), 6);
+        // without tolerance the same targets are exact frames
+        s.tolerance_ms = 0;
+        let p = plan(&tl, &s).unwrap();
+        assert_eq!(p.targets[1].pts, 25 * 512);
+    }
+
+    #[test]
+    fn ranges_start_at_the_keyframe_before_each_target_and_skip_gop_tails() {
+        // 4 s, keyframes at frames 0 and 50; decode order swaps pairs (1,2), (3,4), ... so
+        // frame 25 sits at index 26, keyframe 50 at index 49 and frame 75 at index 76
+        let tl = timeline(100);
+        let p = plan(&tl, &fps("1", 0)).unwrap();
+        let pts: Vec<i64> = p.targets.iter().map(|t| t.pts / 512).collect();
+        assert_eq!(pts, vec![0, 25, 50, 75]);
+        assert_eq!(
+            p.ranges,
+            vec![
+                PacketRange { first: 0, last: 26 },
+                PacketRange {
+                    first: 49,
+                    last: 76
+                }
+            ]
+        );
+        assert_eq!(p.last_packet, 76);
+        assert_eq!(p.packets_to_send(&tl), 27 + 28);
+        // frame 49 follows keyframe 50 in decode order but is shown before it: a leading
+        // picture, which needs the GOP before as well
+        assert_eq!(tl.packets[50].pts, 49 * 512);
+        assert_eq!(
+            needed_ranges(&tl.packets, [50]),
+            vec![PacketRange { first: 0, last: 50 }]
+        );
+        // adjacent ranges merge
+        assert_eq!(
+            needed_ranges(&tl.packets, [0, 49, 51]),
+            vec![
+                PacketRange { first: 0, last: 0 },
+                PacketRange {
+                    first: 49,
+                    last: 51
+                }
+            ]
+        );
+        assert_eq!(
+            needed_ranges(&tl.packets, [0, 1]),
+            vec![PacketRange { first: 0, last: 1 }]
         );
     }
 
