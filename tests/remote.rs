@@ -91,20 +91,23 @@ fn http_into_s3_stores_the_same_frames_as_a_local_run() {
         &rows(&|c| sample(c).to_string_lossy().into_owned()),
     );
 
-    let out = run_with_env(
-        &s3.env(),
-        &[
-            "extract",
-            "-q",
-            "--input",
-            remote_list.to_str().unwrap(),
-            "--out",
-            "s3://frames/run",
-            "--s3-path-style",
-            "--journal",
-            dir.path().join("journal.jsonl").to_str().unwrap(),
-        ],
-    );
+    let journal = dir.path().join("journal.jsonl");
+    let extract_into_s3 = || {
+        run_with_env(
+            &s3.env(),
+            &[
+                "extract",
+                "--input",
+                remote_list.to_str().unwrap(),
+                "--out",
+                "s3://frames/run",
+                "--s3-path-style",
+                "--journal",
+                journal.to_str().unwrap(),
+            ],
+        )
+    };
+    let out = extract_into_s3();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let local_out = dir.path().join("local");
     let out = run_reelframe([
@@ -174,19 +177,7 @@ fn http_into_s3_stores_the_same_frames_as_a_local_run() {
     assert_eq!(s3.list("frames", "run/").len(), objects + 1);
 
     // a rerun has nothing left to do
-    let out = run_with_env(
-        &s3.env(),
-        &[
-            "extract",
-            "--input",
-            remote_list.to_str().unwrap(),
-            "--out",
-            "s3://frames/run",
-            "--s3-path-style",
-            "--journal",
-            dir.path().join("journal.jsonl").to_str().unwrap(),
-        ],
-    );
+    let out = extract_into_s3();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("0 done, 0 failed, 3 already done"),

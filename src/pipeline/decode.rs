@@ -718,6 +718,8 @@ where
                 crate::pipeline::sample::pts_to_ms(pts, time_base)
             )
         });
+        // never hand on a damaged picture: the item fails, or (keyframes) a clean pass follows
+        return Ok(());
     }
     if let Some(indices) = plan.wanted.get(&pts) {
         if indices.iter().all(|&i| tally.found[i]) {
