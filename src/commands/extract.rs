@@ -15,6 +15,9 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// Content type of JSONL records objects.
+const JSONL_TYPE: &str = "application/x-ndjson";
+
 /// Exit code when every item succeeded (or was already done).
 pub const EXIT_OK: i32 = 0;
 /// Exit code when some items failed; their records say why.
@@ -219,25 +222,39 @@ async fn fetch_records_object(
     Ok(())
 }
 
-/// Uploads the journal as the records object.
+/// Uploads a local records file (the journal, or its Avro copy) as `location`, retried under
+/// the run's retry policy.
 async fn upload_records(
     client: &aws_sdk_s3::Client,
     location: &S3Location,
-    journal: &std::path::Path,
+    file: &std::path::Path,
+    content_type: &str,
+    limits: &FetchLimits,
 ) -> Result<()> {
-    let body = aws_sdk_s3::primitives::ByteStream::from_path(journal)
-        .await
-        .with_context(|| format!("reading the journal {}", journal.display()))?;
-    client
-        .put_object()
-        .bucket(&location.bucket)
-        .key(&location.key)
-        .content_type("application/x-ndjson")
-        .body(body)
-        .send()
-        .await
-        .map_err(|err| crate::pipeline::s3::classify(&location.to_string(), &err).error)
-        .with_context(|| format!("uploading records to {location}"))?;
+    let what = location.to_string();
+    let deadline = Instant::now() + limits.fetch_deadline;
+    crate::pipeline::retry::with_retries(&limits.retry, deadline, &what, |_| async {
+        let body = aws_sdk_s3::primitives::ByteStream::from_path(file)
+            .await
+            .map_err(|err| {
+                crate::pipeline::retry::Failure::permanent(crate::ItemError::new(
+                    crate::ErrorKind::Io,
+                    format!("reading {}: {err}", file.display()),
+                ))
+            })?;
+        client
+            .put_object()
+            .bucket(&location.bucket)
+            .key(&location.key)
+            .content_type(content_type)
+            .body(body)
+            .send()
+            .await
+            .map_err(|err| crate::pipeline::s3::classify(&what, &err))
+    })
+    .await
+    .map_err(anyhow::Error::msg)
+    .with_context(|| format!("uploading records to {location}"))?;
     Ok(())
 }
 
@@ -322,12 +339,15 @@ pub fn run(config: &ExtractConfig) -> Result<i32> {
     let uploader = match (&config.records, &s3_client) {
         (RecordsTarget::S3 { location, journal }, Some(client)) => {
             let (client, location, journal) = (client.clone(), location.clone(), journal.clone());
+            let limits = config.network.limits.clone();
             Some(runtime.spawn(async move {
                 let mut tick = tokio::time::interval(Duration::from_secs(60));
                 tick.tick().await;
                 loop {
                     tick.tick().await;
-                    if let Err(err) = upload_records(&client, &location, &journal).await {
+                    let uploaded =
+                        upload_records(&client, &location, &journal, JSONL_TYPE, &limits).await;
+                    if let Err(err) = uploaded {
                         tracing::warn!("{err:#}");
                     }
                 }
@@ -391,7 +411,10 @@ pub fn run(config: &ExtractConfig) -> Result<i32> {
         tracing::info!(records = n, path = %avro.display(), "Avro records written");
     }
     if let (RecordsTarget::S3 { location, journal }, Some(client)) = (&config.records, &s3_client) {
-        runtime.block_on(upload_records(client, location, journal))?;
+        let limits = &config.network.limits;
+        runtime.block_on(upload_records(
+            client, location, journal, JSONL_TYPE, limits,
+        ))?;
         if let Some(avro) = &config.avro {
             let avro_location = S3Location {
                 bucket: location.bucket.clone(),
@@ -400,7 +423,13 @@ pub fn run(config: &ExtractConfig) -> Result<i32> {
                     .to_string_lossy()
                     .into_owned(),
             };
-            runtime.block_on(upload_records(client, &avro_location, avro))?;
+            runtime.block_on(upload_records(
+                client,
+                &avro_location,
+                avro,
+                "application/avro",
+                limits,
+            ))?;
         }
     }
     if let Some(path) = &config.stats_json {
