@@ -65,15 +65,6 @@ impl FrameStore for DirStore {
     }
 }
 
-impl DirStore {
-    /// Writes `bytes` under `key` now, on this thread (what [`FrameStore::put`] runs on a
-    /// blocking thread); returns the file's path.
-    pub fn put_blocking(&self, key: &str, bytes: &[u8]) -> Result<String, StoreError> {
-        let serial = self.counter.fetch_add(1, Ordering::Relaxed);
-        write_atomic(&self.root, serial, key, bytes)
-    }
-}
-
 /// Writes `root/key` through `.tmp-<pid>-<serial>` and a rename, refusing unsafe keys.
 fn write_atomic(root: &Path, serial: u64, key: &str, bytes: &[u8]) -> Result<String, StoreError> {
     if key
