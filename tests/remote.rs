@@ -35,6 +35,20 @@ fn run_with_env(env: &[(String, String)], args: &[&str]) -> Output {
         .expect("reelframe runs")
 }
 
+/// Runs `reelframe extract -q --input LIST --out OUT` plus `extra` flags (LIST may be a URL).
+fn extract_list(list: &str, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "extract",
+        "-q",
+        "--input",
+        list,
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    run_reelframe(&args)
+}
+
 /// Records keyed by content_id, asserting each ID appears exactly once.
 fn by_id(records: Vec<Value>) -> BTreeMap<String, Value> {
     let mut map = BTreeMap::new();
@@ -110,14 +124,7 @@ fn http_into_s3_stores_the_same_frames_as_a_local_run() {
     let out = extract_into_s3();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let local_out = dir.path().join("local");
-    let out = run_reelframe([
-        "extract",
-        "-q",
-        "--input",
-        local_list.to_str().unwrap(),
-        "--out",
-        local_out.to_str().unwrap(),
-    ]);
+    let out = extract_list(local_list.to_str().unwrap(), &local_out, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 
     // the records object is the journal, uploaded at the end
@@ -299,28 +306,26 @@ fn every_http_fault_ends_in_its_own_outcome_and_the_batch_completes() {
     write_jsonl(&list, &rows);
     let out_dir = dir.path().join("out");
     let started = Instant::now();
-    let out = run_reelframe([
-        "extract",
-        "-q",
-        "--input",
+    let out = extract_list(
         list.to_str().unwrap(),
-        "--out",
-        out_dir.to_str().unwrap(),
-        "--read-timeout",
-        "1s",
-        "--connect-timeout",
-        "2s",
-        "--fetch-deadline",
-        "20s",
-        "--retries",
-        "2",
-        "--max-bytes",
-        "20M",
-        "--max-redirects",
-        "3",
-        "--prefetch",
-        "20",
-    ]);
+        &out_dir,
+        &[
+            "--read-timeout",
+            "1s",
+            "--connect-timeout",
+            "2s",
+            "--fetch-deadline",
+            "20s",
+            "--retries",
+            "2",
+            "--max-bytes",
+            "20M",
+            "--max-redirects",
+            "3",
+            "--prefetch",
+            "20",
+        ],
+    );
     let elapsed = started.elapsed();
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let records = by_id(read_jsonl(&out_dir.join("records.jsonl")));
@@ -404,18 +409,11 @@ fn the_fetch_deadline_bounds_a_download_that_keeps_trickling() {
         &[json!({"content_id": "slow", "video_url": server.url("/slow.mp4")})],
     );
     let out_dir = dir.path().join("out");
-    let out = run_reelframe([
-        "extract",
-        "-q",
-        "--input",
+    let out = extract_list(
         list.to_str().unwrap(),
-        "--out",
-        out_dir.to_str().unwrap(),
-        "--read-timeout",
-        "5s",
-        "--fetch-deadline",
-        "800ms",
-    ]);
+        &out_dir,
+        &["--read-timeout", "5s", "--fetch-deadline", "800ms"],
+    );
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let records = read_jsonl(&out_dir.join("records.jsonl"));
     assert_eq!(error_kind(&records[0]), "fetch_deadline", "{}", records[0]);
@@ -433,16 +431,7 @@ fn large_downloads_spill_to_disk_and_decode_the_same() {
     );
     let hashes = |extra: &[&str], name: &str| {
         let out_dir = dir.path().join(name);
-        let mut args = vec![
-            "extract",
-            "-q",
-            "--input",
-            list.to_str().unwrap(),
-            "--out",
-            out_dir.to_str().unwrap(),
-        ];
-        args.extend_from_slice(extra);
-        let out = run_reelframe(&args);
+        let out = extract_list(list.to_str().unwrap(), &out_dir, extra);
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
         frame_hashes(&read_jsonl(&out_dir.join("records.jsonl"))[0])
     };
@@ -786,14 +775,7 @@ fn an_http_input_list_is_read_like_a_local_one() {
     let lists = FaultServer::start([("/list.jsonl", Behaviour::Serve(Arc::from(list.as_bytes())))]);
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("out");
-    let out = run_reelframe([
-        "extract",
-        "-q",
-        "--input",
-        &lists.url("/list.jsonl"),
-        "--out",
-        out_dir.to_str().unwrap(),
-    ]);
+    let out = extract_list(&lists.url("/list.jsonl"), &out_dir, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let records = by_id(read_jsonl(&out_dir.join("records.jsonl")));
     assert_eq!(
