@@ -60,10 +60,10 @@ fn extractor(mode: SamplingMode, runtime: &tokio::runtime::Runtime) -> Extractor
 }
 
 fn bench(c: &mut Criterion) {
-    reelframe::pipeline::decode::init_ffmpeg(false);
+    reelframe::pipeline::demux::init_ffmpeg(false);
     let samples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("samples");
     let scratch = tempfile::tempdir().unwrap();
-    let runtime = reelframe::pipeline::io_runtime().unwrap();
+    let runtime = reelframe::pipeline::net::io_runtime().unwrap();
     for name in ["portrait_h264_aac.mp4", "smpte-2997.mp4", "long_62s.mp4"] {
         let path = samples.join(name);
         let item = items_from_paths(std::slice::from_ref(&path))

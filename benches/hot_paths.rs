@@ -6,9 +6,9 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use ffmpeg_next as ffmpeg;
-use reelframe::pipeline::decode::{
-    decode_targets, init_ffmpeg, Deadline, DecodeOptions, OpenVideo, Orientation,
-};
+use reelframe::pipeline::deadline::Deadline;
+use reelframe::pipeline::decode::{decode_targets, DecodeOptions};
+use reelframe::pipeline::demux::{init_ffmpeg, OpenVideo, Orientation};
 use reelframe::pipeline::encode::{FrameEncoder, SizeSpec};
 use reelframe::pipeline::sample::{plan, Sampling, SamplingMode};
 use reelframe::pipeline::source::VideoData;

@@ -1,7 +1,10 @@
-//! Command-line arguments (clap derive). Parsed once, then checked into a [`crate::config`].
+//! Command-line arguments (clap derive): every flag of every command. Parsed once, then checked
+//! into a configuration by `config.rs`; nothing else reads them.
 
 use clap::{Args, Parser, Subcommand};
+use std::fmt;
 use std::path::PathBuf;
+use std::str::FromStr;
 
 /// The version line: reelframe's version and the FFmpeg it was built against.
 pub const VERSION: &str = concat!(
@@ -26,11 +29,11 @@ pub enum Command {
     /// Extract frames and a thumbnail for every input video and write one record per item.
     Extract(Box<ExtractArgs>),
     /// Join a metadata JSONL and a downloads JSONL by content_id, ready for `extract --input`.
-    Merge(crate::commands::merge::MergeArgs),
+    Merge(MergeArgs),
     /// Show what reelframe sees in one video and which frames it would sample.
-    Inspect(crate::commands::inspect::InspectArgs),
+    Inspect(InspectArgs),
     /// Measure extraction speed on a workload, optionally against the ffmpeg CLI baselines.
-    Bench(Box<crate::commands::bench::BenchArgs>),
+    Bench(Box<BenchArgs>),
 }
 
 /// Formats of the records.
@@ -245,4 +248,172 @@ pub struct NetworkArgs {
     /// HTTPS (e.g. `https://cdn.example.com/frames`).
     #[arg(long, value_name = "BASE")]
     pub public_url_base: Option<String>,
+}
+
+/// Arguments of `reelframe merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// JSONL of metadata records, one JSON object per line, each with a `content_id` (a string,
+    /// or an integer taken as its digits). Streamed: the output follows its order.
+    #[arg(value_name = "METADATA")]
+    pub metadata: PathBuf,
+
+    /// JSONL of download records, one JSON object per line, each with a `content_id` and a
+    /// non-empty string `video_url`. Held in memory as the hash side of the join.
+    #[arg(value_name = "DOWNLOADS")]
+    pub downloads: PathBuf,
+
+    /// Write the merged records to OUT instead of stdout (`-` is stdout). OUT is written to a
+    /// temporary file beside it and renamed into place at the end.
+    #[arg(short, long = "out", visible_alias = "output", value_name = "OUT")]
+    pub out: Option<PathBuf>,
+
+    /// Keep only merged records whose top-level FIELD equals VALUE (repeatable; all must hold).
+    /// A string field is compared by its value, any other JSON value by its JSON text, so
+    /// `metadata_fetch_status=200` matches both `200` and `"200"`. A missing field fails.
+    /// Records that fail are rejected with reason `filtered`.
+    #[arg(long = "require", value_name = "FIELD=VALUE")]
+    pub require: Vec<Requirement>,
+
+    /// Where the rejects go, one JSON line each (always written, possibly empty)
+    /// [default: OUT.rejects.jsonl beside OUT, or ./merge.rejects.jsonl when writing to stdout].
+    #[arg(long, value_name = "PATH")]
+    pub rejects: Option<PathBuf>,
+}
+
+/// One `--require FIELD=VALUE` condition on a merged record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Requirement {
+    /// The top-level field of the merged record.
+    pub field: String,
+    /// The value it must have: a string's value, or any other JSON value's text.
+    pub value: String,
+}
+
+impl FromStr for Requirement {
+    type Err = crate::error::InvalidValue;
+
+    /// Parses `FIELD=VALUE`, split at the first `=` (VALUE may contain `=` and may be empty).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.split_once('=') {
+            Some((field, value)) if !field.is_empty() => Ok(Requirement {
+                field: field.to_string(),
+                value: value.to_string(),
+            }),
+            Some(_) => Err(crate::error::InvalidValue(format!(
+                "{s:?}: FIELD is empty (expected FIELD=VALUE)"
+            ))),
+            None => Err(crate::error::InvalidValue(format!(
+                "{s:?}: no '=' (expected FIELD=VALUE)"
+            ))),
+        }
+    }
+}
+
+impl fmt::Display for Requirement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}={}", self.field, self.value)
+    }
+}
+
+/// Arguments of `reelframe inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The video: a local path or a file:// URL (remote URLs are refused as `extract` refuses
+    /// them).
+    #[arg(value_name = "FILE_OR_URL")]
+    pub video: String,
+
+    /// Which frames would be sampled, exactly as in `extract`.
+    #[command(flatten)]
+    pub sampling: SamplingArgs,
+
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Tools to compare reelframe with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Baseline {
+    /// The ffmpeg CLI baselines (as `scripts/baselines.sh` runs them: the fps filter, keyframes,
+    /// and the decode floors).
+    Ffmpeg,
+}
+
+/// Arguments of `reelframe bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Video files, or directories whose video files (by extension) are taken.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// An input list passed to `extract --input` (JSONL or CSV). The ffmpeg anchors need the
+    /// list's `video_url`s to be local files.
+    #[arg(short, long, value_name = "FILE")]
+    pub input: Option<PathBuf>,
+
+    /// Videos processed at once: reelframe's workers and parallel ffmpeg processes alike
+    /// [default: number of cores].
+    #[arg(short, long)]
+    pub jobs: Option<usize>,
+
+    /// A reelframe mode to measure (repeatable): `fps1`, `fps:RATE`, `keyframes`, `frames:N`
+    /// (`frames10`), `tolerance:MS` (1 fps with `extract --tolerance MS`), or `fps:RATE+tolerance:MS`
+    /// [default: fps1].
+    #[arg(long = "mode", value_name = "MODE")]
+    pub modes: Vec<String>,
+
+    /// Also measure sampling at this rate (as `extract --fps`).
+    #[arg(long, value_name = "RATE", group = "bench_sampling")]
+    pub fps: Option<String>,
+
+    /// Also measure N uniformly spread frames (as `extract --frames`).
+    #[arg(long, value_name = "N", group = "bench_sampling")]
+    pub frames: Option<u32>,
+
+    /// Also measure keyframes only (as `extract --keyframes`).
+    #[arg(long, group = "bench_sampling")]
+    pub keyframes: bool,
+
+    /// Pass `--tolerance MS` to `extract` for the fps modes that do not set their own.
+    #[arg(long, value_name = "MS")]
+    pub tolerance: Option<u32>,
+
+    /// Run every method K times and report min/median/max.
+    #[arg(long, value_name = "K", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub repeat: u32,
+
+    /// Also run these baselines on the same inputs with the same job count.
+    #[arg(long, value_enum, value_name = "TOOL")]
+    pub compare: Vec<Baseline>,
+
+    /// With `--compare ffmpeg`, also run ffmpeg with default threading, one video at a time.
+    #[arg(long)]
+    pub ffmpeg_serial: bool,
+
+    /// The ffmpeg executable for `--compare ffmpeg`.
+    #[arg(long, value_name = "PATH", default_value = "ffmpeg")]
+    pub ffmpeg: PathBuf,
+
+    /// Print one JSON document (machine, settings, methods with every run, speed-ups) instead of
+    /// the table.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Draw videos per second per method as a bar chart into this SVG file.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
+
+    /// Sample only the first SECONDS of each video (0 = no cap); ffmpeg gets it as `-t`.
+    #[arg(long, value_name = "SECONDS", default_value = "60")]
+    pub max_seconds: String,
+
+    /// Where the scratch directory is made [default: the system's temporary directory].
+    #[arg(long, value_name = "DIR")]
+    pub scratch_dir: Option<PathBuf>,
+
+    /// No progress lines on stderr.
+    #[arg(short, long)]
+    pub quiet: bool,
 }

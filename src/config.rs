@@ -1,42 +1,23 @@
 //! Checked configuration: raw arguments are validated once here; everything below takes these
 //! types and never sees a raw string.
 
-use crate::cli::{ExtractArgs, InputFormat, NetworkArgs, RecordsFormat, SamplingArgs};
+use crate::bench::methods::{Mode, ModeSampling};
+use crate::cli::{
+    Baseline, BenchArgs, ExtractArgs, InputFormat, InspectArgs, MergeArgs, NetworkArgs,
+    RecordsFormat, Requirement, SamplingArgs,
+};
+use crate::files::safe_segment;
 use crate::pipeline::encode::SizeSpec;
-use crate::pipeline::input::{ItemDefaults, UrlTemplate};
-use crate::pipeline::retry::RetryPolicy;
-use crate::pipeline::s3::{S3Location, S3Settings};
+use crate::pipeline::extract::ExtractOptions;
+use crate::pipeline::input::open::{InputSpec, ListFormat};
+use crate::pipeline::input::{ItemDefaults, Shard, UrlTemplate};
+use crate::pipeline::net::retry::RetryPolicy;
+use crate::pipeline::net::s3::{S3Location, S3Settings};
+use crate::pipeline::net::FetchLimits;
 use crate::pipeline::sample::{Sampling, SamplingMode};
-use crate::pipeline::source::FetchLimits;
-use crate::pipeline::ExtractOptions;
 use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
 use std::time::Duration;
-
-/// The format of an input list, once decided.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ListFormat {
-    /// JSON lines.
-    Jsonl,
-    /// CSV with a `content_id` column.
-    Csv,
-}
-
-/// Where the input rows come from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum InputSpec {
-    /// Paths on the command line.
-    Paths(Vec<PathBuf>),
-    /// A list file.
-    List(PathBuf, ListFormat),
-    /// A list at an `http(s)://` or `s3://` URL, downloaded to a temporary file first.
-    Remote(String, ListFormat),
-    /// A remote list once downloaded: the local file and the URL it came from (named in
-    /// messages and records).
-    Downloaded(PathBuf, String, ListFormat),
-    /// A list on stdin.
-    Stdin(ListFormat),
-}
 
 /// Where records go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,7 +127,7 @@ pub struct ExtractConfig {
     /// Videos fetched ahead of the decoders.
     pub prefetch: usize,
     /// The shard of the input this run owns, if sharded.
-    pub shard: Option<crate::pipeline::input::Shard>,
+    pub shard: Option<Shard>,
     /// Records target.
     pub records: RecordsTarget,
     /// Per-item options.
@@ -233,7 +214,7 @@ pub fn sampling_from_args(args: &SamplingArgs) -> Result<Sampling> {
         }
         SamplingMode::Frames(n)
     } else {
-        SamplingMode::parse_fps(args.fps.as_deref().unwrap_or("1")).map_err(anyhow::Error::msg)?
+        SamplingMode::parse_fps(args.fps.as_deref().unwrap_or("1"))?
     };
     Ok(Sampling {
         mode,
@@ -319,9 +300,9 @@ impl ExtractConfig {
         };
         let s3_records = |location: S3Location| {
             let journal = args.journal.clone().unwrap_or_else(|| {
-                let mut path = PathBuf::from(".reelframe").join(safe_name(&location.bucket));
+                let mut path = PathBuf::from(".reelframe").join(safe_segment(&location.bucket));
                 for part in location.key.split('/') {
-                    path.push(safe_name(part));
+                    path.push(safe_segment(part));
                 }
                 path
             });
@@ -354,8 +335,7 @@ impl ExtractConfig {
             .video_url_template
             .as_deref()
             .map(UrlTemplate::parse)
-            .transpose()
-            .map_err(anyhow::Error::msg)?;
+            .transpose()?;
         let defaults = ItemDefaults {
             video_url_template,
             platform: platform.clone(),
@@ -386,12 +366,7 @@ impl ExtractConfig {
             store,
             network: network_from_args(&args.network, max_bytes)?,
             prefetch,
-            shard: args
-                .shard
-                .as_deref()
-                .map(crate::pipeline::input::Shard::parse)
-                .transpose()
-                .map_err(anyhow::Error::msg)?,
+            shard: args.shard.as_deref().map(Shard::parse).transpose()?,
             records,
             options: ExtractOptions {
                 sampling,
@@ -415,23 +390,156 @@ impl ExtractConfig {
     }
 }
 
-/// A bucket or key segment as one safe local path segment: readable (`.` kept), but never `.`,
-/// `..`, empty, or holding a separator.
-fn safe_name(part: &str) -> String {
-    match part {
-        "" => "%".into(),
-        "." => "%2E".into(),
-        ".." => "%2E%2E".into(),
-        _ => part
-            .bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'_' | b'-' => {
-                    (b as char).to_string()
-                }
-                _ => format!("%{b:02X}"),
-            })
-            .collect(),
+/// A checked `inspect` configuration.
+#[derive(Debug, Clone)]
+pub struct InspectConfig {
+    /// The video as given (a local path or a `file://` URL).
+    pub video: String,
+    /// Which frames would be sampled.
+    pub sampling: Sampling,
+    /// JSON instead of text.
+    pub json: bool,
+}
+
+impl InspectConfig {
+    /// Checks `args` into a configuration.
+    pub fn from_args(args: &InspectArgs) -> Result<InspectConfig> {
+        Ok(InspectConfig {
+            video: args.video.clone(),
+            sampling: sampling_from_args(&args.sampling)?,
+            json: args.json,
+        })
     }
+}
+
+/// A checked `merge` configuration.
+#[derive(Debug, Clone)]
+pub struct MergeConfig {
+    /// The metadata JSONL (streamed).
+    pub metadata: PathBuf,
+    /// The downloads JSONL (the hash side).
+    pub downloads: PathBuf,
+    /// Where merged records go; `None` is stdout.
+    pub out: Option<PathBuf>,
+    /// Conditions every merged record must meet.
+    pub require: Vec<Requirement>,
+    /// Where rejects go, when not the default.
+    pub rejects: Option<PathBuf>,
+}
+
+impl MergeConfig {
+    /// Checks `args` into a configuration.
+    pub fn from_args(args: &MergeArgs) -> Result<MergeConfig> {
+        Ok(MergeConfig {
+            metadata: args.metadata.clone(),
+            downloads: args.downloads.clone(),
+            out: args.out.clone().filter(|p| p.as_os_str() != "-"),
+            require: args.require.clone(),
+            rejects: args.rejects.clone(),
+        })
+    }
+}
+
+/// A checked `bench` configuration.
+#[derive(Debug, Clone)]
+pub struct BenchConfig {
+    /// Video files or directories.
+    pub paths: Vec<PathBuf>,
+    /// An input list for `extract --input`.
+    pub input: Option<PathBuf>,
+    /// Workers and parallel ffmpeg processes.
+    pub jobs: usize,
+    /// The reelframe modes to measure, in order, without repeats.
+    pub modes: Vec<Mode>,
+    /// Runs per method.
+    pub repeat: u32,
+    /// Also run the ffmpeg CLI baselines.
+    pub compare_ffmpeg: bool,
+    /// Also run ffmpeg with default threading, one video at a time.
+    pub ffmpeg_serial: bool,
+    /// The ffmpeg executable.
+    pub ffmpeg: PathBuf,
+    /// JSON instead of the table.
+    pub json: bool,
+    /// An SVG bar chart to draw.
+    pub plot: Option<PathBuf>,
+    /// `--max-seconds` as given (passed on to `extract` and, as `-t`, to ffmpeg).
+    pub max_seconds: String,
+    /// The cap in ms (0 = none).
+    pub cap_ms: u64,
+    /// Where the scratch directory goes.
+    pub scratch_dir: Option<PathBuf>,
+    /// No progress lines.
+    pub quiet: bool,
+}
+
+impl BenchConfig {
+    /// Checks `args` into a configuration.
+    pub fn from_args(args: &BenchArgs) -> Result<BenchConfig> {
+        if args.paths.is_empty() && args.input.is_none() {
+            bail!("no inputs: give video files or directories, or --input LIST");
+        }
+        let jobs = match args.jobs {
+            Some(0) => bail!("--jobs must be at least 1"),
+            Some(n) => n,
+            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        };
+        Ok(BenchConfig {
+            paths: args.paths.clone(),
+            input: args.input.clone(),
+            jobs,
+            modes: modes_of(args)?,
+            repeat: args.repeat,
+            compare_ffmpeg: args.compare.contains(&Baseline::Ffmpeg),
+            ffmpeg_serial: args.ffmpeg_serial,
+            ffmpeg: args.ffmpeg.clone(),
+            json: args.json,
+            plot: args.plot.clone(),
+            max_seconds: args.max_seconds.trim().to_string(),
+            cap_ms: parse_max_seconds(&args.max_seconds)?,
+            scratch_dir: args.scratch_dir.clone(),
+            quiet: args.quiet,
+        })
+    }
+}
+
+/// The modes asked for, in order, without repeats.
+fn modes_of(args: &BenchArgs) -> Result<Vec<Mode>> {
+    let mut modes = Vec::new();
+    for text in &args.modes {
+        modes.push(Mode::parse(text)?);
+    }
+    if let Some(rate) = &args.fps {
+        modes.push(Mode::parse(&format!("fps:{rate}"))?);
+    }
+    if let Some(n) = args.frames {
+        modes.push(Mode::parse(&format!("frames:{n}"))?);
+    }
+    if args.keyframes {
+        modes.push(Mode::parse("keyframes")?);
+    }
+    if modes.is_empty() {
+        modes.push(Mode::fps1());
+    }
+    if let Some(ms) = args.tolerance {
+        let mut applied = false;
+        for mode in &mut modes {
+            if matches!(mode.sampling, ModeSampling::Fps(_)) && mode.tolerance_ms.is_none() {
+                mode.tolerance_ms = Some(ms);
+                applied = true;
+            }
+        }
+        if !applied {
+            bail!("--tolerance applies to fps modes, and none is measured");
+        }
+    }
+    let mut unique: Vec<Mode> = Vec::new();
+    for mode in modes {
+        if !unique.iter().any(|m| m.name() == mode.name()) {
+            unique.push(mode);
+        }
+    }
+    Ok(unique)
 }
 
 #[cfg(test)]

@@ -69,42 +69,18 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    /// The snake_case name used in records.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorKind::InvalidInput => "invalid_input",
-            ErrorKind::UnsupportedScheme => "unsupported_scheme",
-            ErrorKind::NotFound => "not_found",
-            ErrorKind::AccessDenied => "access_denied",
-            ErrorKind::HttpStatus => "http_status",
-            ErrorKind::ConnectionFailed => "connection_failed",
-            ErrorKind::ConnectTimeout => "connect_timeout",
-            ErrorKind::ReadTimeout => "read_timeout",
-            ErrorKind::FetchDeadline => "fetch_deadline",
-            ErrorKind::IncompleteBody => "incomplete_body",
-            ErrorKind::TooManyRedirects => "too_many_redirects",
-            ErrorKind::Io => "io",
-            ErrorKind::EmptyFile => "empty_file",
-            ErrorKind::TooLarge => "too_large",
-            ErrorKind::Unreadable => "unreadable",
-            ErrorKind::NotVideo => "not_video",
-            ErrorKind::NoVideoStream => "no_video_stream",
-            ErrorKind::Truncated => "truncated",
-            ErrorKind::CorruptData => "corrupt_data",
-            ErrorKind::UnsupportedCodec => "unsupported_codec",
-            ErrorKind::DecodeFailed => "decode_failed",
-            ErrorKind::NoFrames => "no_frames",
-            ErrorKind::Timeout => "timeout",
-            ErrorKind::EncodeFailed => "encode_failed",
-            ErrorKind::StoreFailed => "store_failed",
-            ErrorKind::Internal => "internal",
+    /// The snake_case name used in records: the name serde writes, so the two cannot differ.
+    pub fn name(self) -> String {
+        match serde_json::to_value(self) {
+            Ok(serde_json::Value::String(name)) => name,
+            _ => unreachable!("ErrorKind serialises as a string"),
         }
     }
 }
 
 impl fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.write_str(&self.name())
     }
 }
 
@@ -136,6 +112,34 @@ impl ItemError {
         self.attempts = Some(attempts);
         self
     }
+}
+
+/// A value given to reelframe (a flag, a template, a shard, an input field) that cannot be used;
+/// the message names the value and the forms that are accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidValue(pub String);
+
+impl InvalidValue {
+    /// An invalid value, explained by `message`.
+    pub fn new(message: impl Into<String>) -> InvalidValue {
+        InvalidValue(message.into())
+    }
+}
+
+/// Joins an error and its sources into one line: `outer: inner: innermost`, each cause once.
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// Errors of the store stage.
@@ -173,5 +177,21 @@ impl From<StoreError> for ItemError {
             message: err.to_string(),
             attempts,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kind_names_are_serdes() {
+        assert_eq!(ErrorKind::NotFound.name(), "not_found");
+        assert_eq!(
+            ErrorKind::TooManyRedirects.to_string(),
+            "too_many_redirects"
+        );
+        let back: ErrorKind = serde_json::from_str("\"corrupt_data\"").unwrap();
+        assert_eq!(back, ErrorKind::CorruptData);
     }
 }

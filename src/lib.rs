@@ -2,17 +2,21 @@
 reelframe: exact, upright JPEG frames and thumbnails from short videos, decoded in-process with
 libavcodec.
 
-The data flow, one module per stage:
+The data flow, one file or folder of [`pipeline`] per stage, named for it:
 
 ```text
- ① input        ② source          ③ decode + sample      ④ encode            ⑤ store        ⑥ record
- JSONL / CSV  → local, HTTP(S), → demux, plan targets → RGB, turn upright → directory,  → JSONL line
- / paths        S3 (async)        decode targets only    JPEG, thumbnail     S3 (async)     (RecordSink)
- (InputRow)     (Fetched)         (rayon workers)                            (FrameStore)
+ ① input       ② source        ③ demux → sample → decode   ④ encode, thumbnail   ⑤ store      ⑥ record
+ JSONL / CSV → local, HTTP(S), → open, scan packets,      → RGB, upright, JPEG → directory, → JSONL line
+ / paths       S3 (async)        plan targets, decode       (rayon workers)      S3 (async)   (RecordSink)
+ input/        source/           demux.rs sample.rs         encode.rs            store/       record/
+                                 decode.rs                  thumbnail.rs
 ```
 
-Fetches and uploads run on a small tokio runtime; decoding and encoding run on rayon workers;
-[`pipeline::run`] joins them with bounded queues. The library is usable without the CLI:
+`pipeline/extract.rs` takes one item through every stage; `pipeline/run.rs` runs a stream of
+them: fetches and uploads on a small tokio runtime, decoding and encoding on rayon workers,
+bounded queues between them, one record writer. The CLI is a leaf: [`cli`] (every flag),
+[`config`] (flags checked into configurations) and [`commands`] (wiring) sit on top of the
+library, which is usable without them:
 
 ```no_run
 use std::sync::Arc;
@@ -21,8 +25,8 @@ use reelframe::pipeline::sample::{Sampling, SamplingMode};
 use reelframe::pipeline::source::Sources;
 use reelframe::pipeline::store::DirStore;
 
-reelframe::pipeline::decode::init_ffmpeg(false);
-let runtime = reelframe::pipeline::io_runtime().unwrap();
+reelframe::pipeline::demux::init_ffmpeg(false);
+let runtime = reelframe::pipeline::net::io_runtime().unwrap();
 let options = ExtractOptions {
     sampling: Sampling { mode: SamplingMode::Fps { num: 1, den: 1 }, max_ms: 60_000, tolerance_ms: 0 },
     size: Default::default(),
@@ -56,6 +60,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod error;
+pub mod files;
 pub mod logging;
 pub mod pipeline;
 

@@ -17,6 +17,6 @@ pub fn init(verbose: u8, quiet: bool) {
         .with_target(false)
         .try_init();
     if verbose >= 2 {
-        crate::pipeline::decode::init_ffmpeg(true);
+        crate::pipeline::demux::init_ffmpeg(true);
     }
 }

@@ -3,7 +3,7 @@
 use clap::Parser;
 use reelframe::cli::{Cli, Command};
 use reelframe::commands;
-use reelframe::config::ExtractConfig;
+use reelframe::config::{BenchConfig, ExtractConfig, InspectConfig, MergeConfig};
 
 /// Exit code for usage and setup errors.
 const EXIT_SETUP_ERROR: i32 = 2;
@@ -29,15 +29,15 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Merge(args) => {
             reelframe::logging::init(0, false);
-            commands::merge::run(&args)
+            commands::merge::run(&MergeConfig::from_args(&args)?)
         }
         Command::Inspect(args) => {
             reelframe::logging::init(0, false);
-            commands::inspect::run(&args)
+            commands::inspect::run(&InspectConfig::from_args(&args)?)
         }
         Command::Bench(args) => {
             reelframe::logging::init(0, args.quiet);
-            commands::bench::run(&args)
+            commands::bench::run(&BenchConfig::from_args(&args)?)
         }
     }
 }

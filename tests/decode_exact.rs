@@ -8,9 +8,9 @@ mod common;
 
 use common::*;
 use ffmpeg_next as ffmpeg;
-use reelframe::pipeline::decode::{
-    decode_targets, init_ffmpeg, Deadline, DecodeOptions, DecodeStats, OpenVideo,
-};
+use reelframe::pipeline::deadline::Deadline;
+use reelframe::pipeline::decode::{decode_targets, DecodeOptions, DecodeStats};
+use reelframe::pipeline::demux::{init_ffmpeg, OpenVideo};
 use reelframe::pipeline::sample::{plan, Plan, Sampling, SamplingMode, Timeline};
 use reelframe::pipeline::source::VideoData;
 use std::collections::BTreeMap;

@@ -1,7 +1,8 @@
 //! What bench runs: reelframe's modes (one `reelframe extract` child each) and the ffmpeg anchors
-//! of `bench/anchors.sh` (one ffmpeg per video), with their exact command lines, and which anchor
+//! of `scripts/baselines.sh` (one ffmpeg per video), with their exact command lines, and which anchor
 //! each mode is compared against.
 
+use crate::error::InvalidValue;
 use std::ffi::OsString;
 use std::path::Path;
 
@@ -37,11 +38,11 @@ impl Mode {
     /// Parses a `--mode` value: `fps1` / `fps:R` / `fpsR`, `keyframes`, `frames10` /
     /// `frames:N`, or `tolerance:MS` / `toleranceMS` (1 fps with `--tolerance MS`). A fps mode
     /// may carry a tolerance as a suffix: `fps2+tolerance:250`.
-    pub fn parse(text: &str) -> Result<Mode, String> {
+    pub fn parse(text: &str) -> Result<Mode, InvalidValue> {
         let bad = || {
-            format!(
+            InvalidValue(format!(
                 "bad --mode {text:?} (expected fps1, fps:RATE, keyframes, frames:N or tolerance:MS)"
-            )
+            ))
         };
         let (base, suffix) = match text.split_once('+') {
             Some((base, suffix)) => (base, Some(suffix)),
@@ -134,7 +135,7 @@ impl Mode {
     }
 }
 
-/// A baseline from `bench/anchors.sh`: one ffmpeg process per video.
+/// A baseline from `scripts/baselines.sh`: one ffmpeg process per video.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Anchor {
     /// `-vf fps=R` with default threading, one video at a time (what most people type).
@@ -151,7 +152,7 @@ pub enum Anchor {
 
 impl Anchor {
     /// The anchors to run for `modes`: the fps filter at each mode's rate (1 fps at least),
-    /// serially too when `serial`, then keyframes and the two floors, as `anchors.sh` runs them.
+    /// serially too when `serial`, then keyframes and the two floors, as `scripts/baselines.sh` runs them.
     pub fn for_modes(modes: &[Mode], serial: bool) -> Vec<Anchor> {
         let mut rates: Vec<String> = Vec::new();
         for mode in modes {
@@ -182,7 +183,7 @@ impl Anchor {
         anchors
     }
 
-    /// The name `anchors.sh` prints.
+    /// The name `scripts/baselines.sh` prints.
     pub fn name(&self) -> String {
         match self {
             Anchor::FpsSerial(rate) => format!("ffmpeg-fps{rate}-serial"),
@@ -260,7 +261,7 @@ mod tests {
     }
 
     #[test]
-    fn anchors_reproduce_the_command_lines_of_anchors_sh() {
+    fn anchors_reproduce_the_command_lines_of_baselines_sh() {
         assert_eq!(
             line(&Anchor::FpsSerial("1".into())),
             "-nostdin -loglevel error -t 60 -i in.mp4 -vf fps=1 -q:v 3 o/%04d.jpg"

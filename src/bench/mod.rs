@@ -1,6 +1,6 @@
 /*!
 `reelframe bench`'s machinery: measure reelframe against the ffmpeg baselines of
-`bench/anchors.sh` on the same inputs and cores, and report the result.
+`scripts/baselines.sh` on the same inputs and cores, and report the result.
 
 ```text
  methods        measure                 report                       plot
@@ -11,8 +11,8 @@
 ```
 
 Every method is measured the same way: its processes are children of bench, and their CPU and
-peak RSS come from `wait4`'s rusage. The command that drives this is
-[`crate::commands::bench`].
+peak RSS come from `wait4`'s rusage. The `reelframe bench` command (`src/commands/bench.rs`)
+drives this.
 */
 
 pub mod measure;

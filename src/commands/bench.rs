@@ -3,7 +3,7 @@
 
 Each reelframe mode runs as a child process — this executable's `extract` into a scratch
 directory, with `--stats-json` for its stage times — and with `--compare ffmpeg` each baseline of
-`bench/anchors.sh` runs as one ffmpeg child per video, N at a time. Every child is measured by
+`scripts/baselines.sh` runs as one ffmpeg child per video, N at a time. Every child is measured by
 [`crate::bench::measure`] (wall time, CPU and peak RSS from `wait4`), so both sides are timed
 identically. Methods are interleaved within each repeat so that drift affects them alike, and the
 inputs are read once beforehand so every method starts with the same warm page cache. The scratch
@@ -11,103 +11,19 @@ directory is removed at the end, on errors and on Ctrl-C.
 */
 
 use crate::bench::measure::{self, ChildSpec};
-use crate::bench::methods::{Anchor, Mode, ModeSampling};
+use crate::bench::methods::{Anchor, Mode};
 use crate::bench::plot;
 use crate::bench::report::{self, BenchReport, Kind, Machine, MethodResult, Run, Settings};
+use crate::config::BenchConfig;
 use crate::pipeline::input;
 use crate::pipeline::metrics::MetricsSnapshot;
 use anyhow::{bail, Context, Result};
-use clap::Args;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Exit code when bench was interrupted (128 + SIGINT, as shells report it).
 pub const EXIT_INTERRUPTED: i32 = 130;
-
-/// Tools to compare reelframe with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Baseline {
-    /// The ffmpeg CLI baselines of bench/anchors.sh (fps filter, keyframes, decode floors).
-    Ffmpeg,
-}
-
-/// Arguments of `reelframe bench`.
-#[derive(Debug, Args)]
-pub struct BenchArgs {
-    /// Video files, or directories whose video files (by extension) are taken.
-    #[arg(value_name = "PATH")]
-    pub paths: Vec<PathBuf>,
-
-    /// An input list passed to `extract --input` (JSONL or CSV). The ffmpeg anchors need the
-    /// list's `video_url`s to be local files.
-    #[arg(short, long, value_name = "FILE")]
-    pub input: Option<PathBuf>,
-
-    /// Videos processed at once: reelframe's workers and parallel ffmpeg processes alike
-    /// [default: number of cores].
-    #[arg(short, long)]
-    pub jobs: Option<usize>,
-
-    /// A reelframe mode to measure (repeatable): `fps1`, `fps:RATE`, `keyframes`, `frames:N`
-    /// (`frames10`), `tolerance:MS` (1 fps with `extract --tolerance MS`), or `fps:RATE+tolerance:MS`
-    /// [default: fps1].
-    #[arg(long = "mode", value_name = "MODE")]
-    pub modes: Vec<String>,
-
-    /// Also measure sampling at this rate (as `extract --fps`).
-    #[arg(long, value_name = "RATE", group = "bench_sampling")]
-    pub fps: Option<String>,
-
-    /// Also measure N uniformly spread frames (as `extract --frames`).
-    #[arg(long, value_name = "N", group = "bench_sampling")]
-    pub frames: Option<u32>,
-
-    /// Also measure keyframes only (as `extract --keyframes`).
-    #[arg(long, group = "bench_sampling")]
-    pub keyframes: bool,
-
-    /// Pass `--tolerance MS` to `extract` for the fps modes that do not set their own.
-    #[arg(long, value_name = "MS")]
-    pub tolerance: Option<u32>,
-
-    /// Run every method K times and report min/median/max.
-    #[arg(long, value_name = "K", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
-    pub repeat: u32,
-
-    /// Also run these baselines on the same inputs with the same job count.
-    #[arg(long, value_enum, value_name = "TOOL")]
-    pub compare: Vec<Baseline>,
-
-    /// With `--compare ffmpeg`, also run ffmpeg with default threading, one video at a time.
-    #[arg(long)]
-    pub ffmpeg_serial: bool,
-
-    /// The ffmpeg executable for `--compare ffmpeg`.
-    #[arg(long, value_name = "PATH", default_value = "ffmpeg")]
-    pub ffmpeg: PathBuf,
-
-    /// Print one JSON document (machine, settings, methods with every run, speed-ups) instead of
-    /// the table.
-    #[arg(long)]
-    pub json: bool,
-
-    /// Draw videos per second per method as a bar chart into this SVG file.
-    #[arg(long, value_name = "FILE.svg")]
-    pub plot: Option<PathBuf>,
-
-    /// Sample only the first SECONDS of each video (0 = no cap); ffmpeg gets it as `-t`.
-    #[arg(long, value_name = "SECONDS", default_value = "60")]
-    pub max_seconds: String,
-
-    /// Where the scratch directory is made [default: the system's temporary directory].
-    #[arg(long, value_name = "DIR")]
-    pub scratch_dir: Option<PathBuf>,
-
-    /// No progress lines on stderr.
-    #[arg(short, long)]
-    pub quiet: bool,
-}
 
 /// The videos as local files, for the anchors, or why they are not.
 enum LocalVideos {
@@ -128,45 +44,6 @@ impl Method {
             Method::Anchor(anchor) => anchor.name(),
         }
     }
-}
-
-/// The modes asked for, in order, without repeats.
-fn modes_of(args: &BenchArgs) -> Result<Vec<Mode>> {
-    let mut modes = Vec::new();
-    for text in &args.modes {
-        modes.push(Mode::parse(text).map_err(anyhow::Error::msg)?);
-    }
-    if let Some(rate) = &args.fps {
-        modes.push(Mode::parse(&format!("fps:{rate}")).map_err(anyhow::Error::msg)?);
-    }
-    if let Some(n) = args.frames {
-        modes.push(Mode::parse(&format!("frames:{n}")).map_err(anyhow::Error::msg)?);
-    }
-    if args.keyframes {
-        modes.push(Mode::parse("keyframes").map_err(anyhow::Error::msg)?);
-    }
-    if modes.is_empty() {
-        modes.push(Mode::fps1());
-    }
-    if let Some(ms) = args.tolerance {
-        let mut applied = false;
-        for mode in &mut modes {
-            if matches!(mode.sampling, ModeSampling::Fps(_)) && mode.tolerance_ms.is_none() {
-                mode.tolerance_ms = Some(ms);
-                applied = true;
-            }
-        }
-        if !applied {
-            bail!("--tolerance applies to fps modes, and none is measured");
-        }
-    }
-    let mut unique: Vec<Mode> = Vec::new();
-    for mode in modes {
-        if !unique.iter().any(|m| m.name() == mode.name()) {
-            unique.push(mode);
-        }
-    }
-    Ok(unique)
 }
 
 /// The local files behind a JSONL list's `video_url`s (`file://` URLs included).
@@ -213,15 +90,15 @@ fn local_files_of_list(list: &Path) -> Result<LocalVideos> {
 }
 
 /// The videos of the paths and the list, as local files when they all are.
-fn local_videos(args: &BenchArgs) -> Result<LocalVideos> {
+fn local_videos(config: &BenchConfig) -> Result<LocalVideos> {
     let mut files = Vec::new();
-    for row in input::items_from_paths(&args.paths) {
+    for row in input::items_from_paths(&config.paths) {
         match row {
             Ok(item) => files.push(PathBuf::from(item.video_url)),
             Err(invalid) => bail!("{}", invalid.error.message),
         }
     }
-    if let Some(list) = &args.input {
+    if let Some(list) = &config.input {
         match local_files_of_list(list)? {
             LocalVideos::Files(more) => files.extend(more),
             not_local => return Ok(not_local),
@@ -307,7 +184,7 @@ fn failed_items(records: &Path) -> String {
 
 /// Everything a run needs that does not change between methods.
 struct Bench<'a> {
-    args: &'a BenchArgs,
+    config: &'a BenchConfig,
     exe: PathBuf,
     scratch: PathBuf,
     jobs: usize,
@@ -331,8 +208,8 @@ impl Bench<'_> {
         let stats = self.scratch.join("stats.json");
         let _ = std::fs::remove_file(&stats);
         let mut args: Vec<OsString> = vec!["extract".into()];
-        args.extend(self.args.paths.iter().map(|p| p.as_os_str().to_owned()));
-        if let Some(list) = &self.args.input {
+        args.extend(self.config.paths.iter().map(|p| p.as_os_str().to_owned()));
+        if let Some(list) = &self.config.input {
             args.extend(["--input".into(), list.as_os_str().to_owned()]);
         }
         args.extend([
@@ -345,7 +222,7 @@ impl Bench<'_> {
             "--stats-json".into(),
             stats.as_os_str().to_owned(),
             "--max-seconds".into(),
-            self.args.max_seconds.trim().into(),
+            self.config.max_seconds.trim().into(),
         ]);
         args.extend(mode.extract_args().into_iter().map(OsString::from));
         let spec = ChildSpec {
@@ -377,7 +254,7 @@ impl Bench<'_> {
             let dir = out.join(format!("{i:04}"));
             std::fs::create_dir_all(&dir)?;
             specs.push(ChildSpec {
-                program: self.args.ffmpeg.clone(),
+                program: self.config.ffmpeg.clone(),
                 args: anchor.ffmpeg_args(video, &dir, self.cap.as_deref()),
                 stderr: self
                     .scratch
@@ -393,19 +270,10 @@ impl Bench<'_> {
 
 /// Runs `reelframe bench` and returns the exit code (0, or 130 when interrupted). Setup
 /// failures and failing children are errors (exit code 2).
-pub fn run(args: &BenchArgs) -> Result<i32> {
-    if args.paths.is_empty() && args.input.is_none() {
-        bail!("no inputs: give video files or directories, or --input LIST");
-    }
-    let modes = modes_of(args)?;
-    let cap_ms = crate::config::parse_max_seconds(&args.max_seconds)?;
-    let jobs = match args.jobs {
-        Some(0) => bail!("--jobs must be at least 1"),
-        Some(n) => n,
-        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
-    };
-    let compare_ffmpeg = args.compare.contains(&Baseline::Ffmpeg);
-    let local = local_videos(args)?;
+pub fn run(config: &BenchConfig) -> Result<i32> {
+    let modes = &config.modes;
+    let (cap_ms, jobs, compare_ffmpeg) = (config.cap_ms, config.jobs, config.compare_ffmpeg);
+    let local = local_videos(config)?;
     let videos: Vec<PathBuf> = match (&local, compare_ffmpeg) {
         (LocalVideos::Files(files), _) => files.clone(),
         (LocalVideos::NotLocal(why), true) => bail!("--compare ffmpeg: {why}"),
@@ -414,7 +282,7 @@ pub fn run(args: &BenchArgs) -> Result<i32> {
     if matches!(local, LocalVideos::Files(_)) && videos.is_empty() {
         bail!("no video files in the inputs");
     }
-    let ffmpeg_version = match ffmpeg_version(&args.ffmpeg) {
+    let ffmpeg_version = match ffmpeg_version(&config.ffmpeg) {
         Ok(v) => Some(v),
         Err(err) if compare_ffmpeg => {
             return Err(err.context("--compare ffmpeg needs the ffmpeg CLI (set --ffmpeg PATH)"))
@@ -426,13 +294,13 @@ pub fn run(args: &BenchArgs) -> Result<i32> {
     let mut methods: Vec<Method> = modes.iter().cloned().map(Method::Reelframe).collect();
     if compare_ffmpeg {
         methods.extend(
-            Anchor::for_modes(&modes, args.ffmpeg_serial)
+            Anchor::for_modes(modes, config.ffmpeg_serial)
                 .into_iter()
                 .map(Method::Anchor),
         );
     }
 
-    let parent = match &args.scratch_dir {
+    let parent = match &config.scratch_dir {
         Some(dir) => dir.clone(),
         None => std::env::temp_dir(),
     };
@@ -444,18 +312,18 @@ pub fn run(args: &BenchArgs) -> Result<i32> {
     measure::install_interrupt_handler();
 
     let bench = Bench {
-        args,
+        config,
         exe,
         scratch: scratch.path().to_path_buf(),
         jobs,
         videos: &videos,
-        cap: (cap_ms > 0).then(|| args.max_seconds.trim().to_string()),
+        cap: (cap_ms > 0).then(|| config.max_seconds.trim().to_string()),
     };
     match measure_all(&bench, &methods) {
         Ok(runs) => {
-            let report = build_report(args, &modes, &methods, runs, &videos, jobs, ffmpeg_version);
+            let report = build_report(config, modes, &methods, runs, &videos, jobs, ffmpeg_version);
             drop(scratch);
-            if args.json {
+            if config.json {
                 println!(
                     "{}",
                     serde_json::to_string_pretty(&report).expect("report serialises")
@@ -463,9 +331,9 @@ pub fn run(args: &BenchArgs) -> Result<i32> {
             } else {
                 print!("{}", report.to_text());
             }
-            if let Some(path) = &args.plot {
+            if let Some(path) = &config.plot {
                 plot::write_svg(&report, path)?;
-                if !args.quiet {
+                if !config.quiet {
                     eprintln!("bench: plot written to {}", path.display());
                 }
             }
@@ -487,7 +355,7 @@ fn measure_all(bench: &Bench<'_>, methods: &[Method]) -> Result<Vec<(Vec<Run>, V
         let mut file = std::fs::File::open(video)?;
         std::io::copy(&mut file, &mut std::io::sink())?;
     }
-    let repeat = bench.args.repeat as usize;
+    let repeat = bench.config.repeat as usize;
     let mut results: Vec<(Vec<Run>, Vec<String>)> =
         methods.iter().map(|_| Default::default()).collect();
     for k in 0..repeat {
@@ -497,7 +365,7 @@ fn measure_all(bench: &Bench<'_>, methods: &[Method]) -> Result<Vec<(Vec<Run>, V
                 Method::Anchor(anchor) => bench.run_anchor(anchor),
             }
             .with_context(|| format!("{} (run {} of {repeat})", method.name(), k + 1))?;
-            if !bench.args.quiet {
+            if !bench.config.quiet {
                 eprintln!(
                     "bench: [{}/{repeat}] {:<28} {:8.2} s  {:8.2} CPU s  {:6} frames",
                     k + 1,
@@ -515,7 +383,7 @@ fn measure_all(bench: &Bench<'_>, methods: &[Method]) -> Result<Vec<(Vec<Run>, V
 }
 
 fn build_report(
-    args: &BenchArgs,
+    config: &BenchConfig,
     modes: &[Mode],
     methods: &[Method],
     runs: Vec<(Vec<Run>, Vec<String>)>,
@@ -566,8 +434,12 @@ fn build_report(
         })
         .collect();
     let ratios = report::ratios(&results, &comparisons);
-    let mut inputs: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
-    if let Some(list) = &args.input {
+    let mut inputs: Vec<String> = config
+        .paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    if let Some(list) = &config.input {
         inputs.push(format!("--input {}", list.display()));
     }
     BenchReport {
@@ -584,8 +456,8 @@ fn build_report(
             videos: n_videos,
             input_bytes,
             jobs,
-            repeat: args.repeat as usize,
-            max_seconds: args.max_seconds.trim().to_string(),
+            repeat: config.repeat as usize,
+            max_seconds: config.max_seconds.trim().to_string(),
         },
         methods: results,
         ratios,

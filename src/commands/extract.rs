@@ -1,22 +1,25 @@
 //! `reelframe extract`: inputs → pipeline → records, with progress and a summary.
 
-use crate::config::{ExtractConfig, InputSpec, ListFormat, RecordsTarget, StoreTarget};
-use crate::pipeline::input::{self, CsvItems, InputRow, ItemDefaults, JsonlItems};
+use crate::config::{ExtractConfig, RecordsTarget, StoreTarget};
+use crate::pipeline::demux::init_ffmpeg;
+use crate::pipeline::input::open::{count_rows, download_list, open_rows, InputSpec};
+use crate::pipeline::input::InputRow;
+use crate::pipeline::metrics::{Outcome, Summary};
+use crate::pipeline::net::io_runtime;
+use crate::pipeline::net::s3::LazyClient;
+use crate::pipeline::record::avro::write_avro_from_jsonl;
+use crate::pipeline::record::sink::{S3JournalSink, S3Records};
 use crate::pipeline::record::{JsonlSink, RecordSink, ResumeLog};
-use crate::pipeline::s3::{LazyClient, S3Location};
-use crate::pipeline::source::{FetchLimits, HttpSource, LocalSource, S3Source, Sources};
+use crate::pipeline::run::{run as run_items, NoProgress, Progress, RunSettings};
+use crate::pipeline::source::{HttpSource, LocalSource, S3Source, Sources};
 use crate::pipeline::store::{DirStore, FrameStore, S3Store};
-use crate::pipeline::{self, Extractor, Outcome, Progress, RunSettings, Summary};
-use anyhow::{bail, Context, Result};
+use crate::pipeline::Extractor;
+use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::fs::File;
-use std::io::{self, BufRead, BufReader, IsTerminal};
+use std::io::{self, IsTerminal};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-/// Content type of JSONL records objects.
-const JSONL_TYPE: &str = "application/x-ndjson";
+use std::time::Instant;
 
 /// Exit code when every item succeeded (or was already done).
 pub const EXIT_OK: i32 = 0;
@@ -77,105 +80,10 @@ impl Progress for BarProgress {
     }
 }
 
-/// Counts the rows an input will yield, cheaply, for the progress bar (None when unknown).
-fn count_rows(inputs: &[InputSpec]) -> Option<u64> {
-    let mut total = 0u64;
-    for spec in inputs {
-        match spec {
-            InputSpec::Paths(paths) => total += input::items_from_paths(paths).count() as u64,
-            InputSpec::List(path, format) | InputSpec::Downloaded(path, _, format) => {
-                let reader = BufReader::new(File::open(path).ok()?);
-                let lines = reader
-                    .split(b'\n')
-                    .filter(|l| {
-                        l.as_ref()
-                            .is_ok_and(|l| !l.iter().all(u8::is_ascii_whitespace))
-                    })
-                    .count() as u64;
-                // a CSV's header is not a row (quoted newlines make this an estimate)
-                total += match format {
-                    ListFormat::Csv => lines.saturating_sub(1),
-                    ListFormat::Jsonl => lines,
-                };
-            }
-            InputSpec::Stdin(_) | InputSpec::Remote(..) => return None,
-        }
-    }
-    Some(total)
-}
-
-fn list_rows<'a>(
-    reader: impl io::BufRead + 'a,
-    name: String,
-    format: ListFormat,
-    defaults: &ItemDefaults,
-) -> Result<Box<dyn Iterator<Item = InputRow> + 'a>> {
-    Ok(match format {
-        ListFormat::Jsonl => Box::new(JsonlItems::new(reader, name, defaults.clone())),
-        ListFormat::Csv => {
-            Box::new(CsvItems::new(reader, name, defaults.clone()).map_err(anyhow::Error::msg)?)
-        }
-    })
-}
-
-fn open_rows<'a>(
-    inputs: &'a [InputSpec],
-    defaults: &ItemDefaults,
-) -> Result<Box<dyn Iterator<Item = InputRow> + 'a>> {
-    let mut rows: Box<dyn Iterator<Item = InputRow> + 'a> = Box::new(std::iter::empty());
-    for spec in inputs {
-        rows = match spec {
-            InputSpec::Paths(paths) => Box::new(rows.chain(input::items_from_paths(paths))),
-            InputSpec::List(path, format) | InputSpec::Downloaded(path, _, format) => {
-                let file = File::open(path)
-                    .with_context(|| format!("opening --input {}", path.display()))?;
-                let name = match spec {
-                    InputSpec::Downloaded(_, url, _) => url.clone(),
-                    _ => path.display().to_string(),
-                };
-                Box::new(rows.chain(list_rows(BufReader::new(file), name, *format, defaults)?))
-            }
-            InputSpec::Stdin(format) => Box::new(rows.chain(list_rows(
-                io::stdin().lock(),
-                "stdin".into(),
-                *format,
-                defaults,
-            )?)),
-            InputSpec::Remote(url, _) => {
-                bail!("internal: the remote input list {url} was not downloaded first")
-            }
-        };
-    }
-    Ok(rows)
-}
-
-/// Downloads a remote input list to a temporary file (streamed to disk, so a list of any size
-/// keeps memory flat) and returns the local spec that reads it.
-async fn download_list(
-    url: &str,
-    format: ListFormat,
-    sources: &Sources,
-) -> Result<(InputSpec, Arc<tempfile::TempPath>)> {
-    let video_url = crate::pipeline::source::VideoUrl::parse(url).map_err(anyhow::Error::msg)?;
-    let fetched = sources
-        .fetch_list(&video_url)
-        .await
-        .map_err(anyhow::Error::msg)
-        .with_context(|| format!("downloading --input {url}"))?;
-    let path = fetched
-        .spill
-        .clone()
-        .context("a downloaded input list is always on disk")?;
-    Ok((
-        InputSpec::Downloaded(path.to_path_buf(), url.to_string(), format),
-        path,
-    ))
-}
-
 /// The sources for this run: local files, HTTP(S), and S3 through `s3` (a client built on first
 /// use, so runs that never touch S3 never read the AWS configuration).
 fn sources(config: &ExtractConfig, s3: &Arc<LazyClient>) -> Result<Sources> {
-    let limits: FetchLimits = config.network.limits.clone();
+    let limits = config.network.limits.clone();
     Ok(Sources {
         local: LocalSource {
             max_bytes: config.max_bytes,
@@ -185,85 +93,12 @@ fn sources(config: &ExtractConfig, s3: &Arc<LazyClient>) -> Result<Sources> {
     })
 }
 
-/// Brings an earlier run's records object down as the journal when there is no local journal.
-async fn fetch_records_object(
-    client: &aws_sdk_s3::Client,
-    location: &S3Location,
-    journal: &std::path::Path,
-) -> Result<()> {
-    let result = client
-        .get_object()
-        .bucket(&location.bucket)
-        .key(&location.key)
-        .send()
-        .await;
-    let output = match result {
-        Ok(output) => output,
-        Err(err) => {
-            let failure = crate::pipeline::s3::classify(&location.to_string(), &err);
-            if failure.error.kind == crate::error::ErrorKind::NotFound {
-                return Ok(());
-            }
-            bail!("reading earlier records {location}: {}", failure.error);
-        }
-    };
-    let bytes = output
-        .body
-        .collect()
-        .await
-        .with_context(|| format!("reading earlier records {location}"))?
-        .into_bytes();
-    if let Some(parent) = journal.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)?;
-    }
-    std::fs::write(journal, &bytes)
-        .with_context(|| format!("writing the journal {}", journal.display()))?;
-    tracing::info!(%location, journal = %journal.display(), "resuming from the records object");
-    Ok(())
-}
-
-/// Uploads a local records file (the journal, or its Avro copy) as `location`, retried under
-/// the run's retry policy.
-async fn upload_records(
-    client: &aws_sdk_s3::Client,
-    location: &S3Location,
-    file: &std::path::Path,
-    content_type: &str,
-    limits: &FetchLimits,
-) -> Result<()> {
-    let what = location.to_string();
-    let deadline = Instant::now() + limits.fetch_deadline;
-    crate::pipeline::retry::with_retries(&limits.retry, deadline, &what, |_| async {
-        let body = aws_sdk_s3::primitives::ByteStream::from_path(file)
-            .await
-            .map_err(|err| {
-                crate::pipeline::retry::Failure::permanent(crate::ItemError::new(
-                    crate::ErrorKind::Io,
-                    format!("reading {}: {err}", file.display()),
-                ))
-            })?;
-        client
-            .put_object()
-            .bucket(&location.bucket)
-            .key(&location.key)
-            .content_type(content_type)
-            .body(body)
-            .send()
-            .await
-            .map_err(|err| crate::pipeline::s3::classify(&what, &err))
-    })
-    .await
-    .map_err(anyhow::Error::msg)
-    .with_context(|| format!("uploading records to {location}"))?;
-    Ok(())
-}
-
 /// Runs `reelframe extract` and returns the exit code (0 all done, 1 some items failed).
 /// Setup failures (unreadable input list, unwritable output) are errors: exit code 2.
 pub fn run(config: &ExtractConfig) -> Result<i32> {
-    crate::pipeline::decode::init_ffmpeg(false);
+    init_ffmpeg(false);
     let started = Instant::now();
-    let runtime = pipeline::io_runtime().context("starting the I/O runtime")?;
+    let runtime = io_runtime().context("starting the I/O runtime")?;
     let s3 = Arc::new(LazyClient::new(
         config.network.s3.clone(),
         config.network.limits.clone(),
@@ -290,7 +125,6 @@ pub fn run(config: &ExtractConfig) -> Result<i32> {
             );
             runtime
                 .block_on(store.check())
-                .map_err(anyhow::Error::msg)
                 .with_context(|| format!("checking --out {location}"))?;
             Arc::new(store)
         }
@@ -320,40 +154,50 @@ pub fn run(config: &ExtractConfig) -> Result<i32> {
         None => rows,
     };
 
-    if let (RecordsTarget::S3 { location, journal }, false) = (&config.records, config.force) {
+    let records_object = match (&config.records, &s3_client) {
+        (RecordsTarget::S3 { location, .. }, Some(client)) => Some(S3Records::new(
+            client.clone(),
+            location.clone(),
+            config.network.limits.clone(),
+        )),
+        _ => None,
+    };
+    if let (RecordsTarget::S3 { journal, .. }, Some(object), false) =
+        (&config.records, &records_object, config.force)
+    {
         if !journal.exists() {
-            let client = s3_client.as_ref().expect("S3 records have a client");
-            runtime.block_on(fetch_records_object(client, location, journal))?;
+            let restored = runtime
+                .block_on(object.restore(journal))
+                .with_context(|| format!("reading earlier records {}", object.location()))?;
+            if restored {
+                tracing::info!(location = %object.location(), journal = %journal.display(), "resuming from the records object");
+            }
         }
     }
-    let (resume, mut sink): (ResumeLog, Box<dyn RecordSink>) = match config.records.journal() {
-        None => (ResumeLog::empty(), Box::new(JsonlSink::new(io::stdout()))),
+    enum Sink {
+        Plain(Box<dyn RecordSink>),
+        S3(Box<S3JournalSink>),
+    }
+    let (resume, mut sink) = match config.records.journal() {
+        None => (
+            ResumeLog::empty(),
+            Sink::Plain(Box::new(JsonlSink::new(io::stdout()))),
+        ),
         Some(path) => {
             let (resume, file) =
                 ResumeLog::open(path, extractor.sampling_record(), config.force)
                     .with_context(|| format!("opening records file {}", path.display()))?;
-            (resume, Box::new(JsonlSink::new(file)))
+            let sink = match &records_object {
+                Some(object) => Sink::S3(Box::new(S3JournalSink::new(
+                    file,
+                    path.to_path_buf(),
+                    object.clone(),
+                    runtime.handle().clone(),
+                ))),
+                None => Sink::Plain(Box::new(JsonlSink::new(file))),
+            };
+            (resume, sink)
         }
-    };
-    // records going to S3: the journal is uploaded every minute while the run goes on
-    let uploader = match (&config.records, &s3_client) {
-        (RecordsTarget::S3 { location, journal }, Some(client)) => {
-            let (client, location, journal) = (client.clone(), location.clone(), journal.clone());
-            let limits = config.network.limits.clone();
-            Some(runtime.spawn(async move {
-                let mut tick = tokio::time::interval(Duration::from_secs(60));
-                tick.tick().await;
-                loop {
-                    tick.tick().await;
-                    let uploaded =
-                        upload_records(&client, &location, &journal, JSONL_TYPE, &limits).await;
-                    if let Err(err) = uploaded {
-                        tracing::warn!("{err:#}");
-                    }
-                }
-            }))
-        }
-        _ => None,
     };
     if resume.kept > 0 {
         tracing::info!(
@@ -385,13 +229,17 @@ pub fn run(config: &ExtractConfig) -> Result<i32> {
             bytes: 0.into(),
         })
     } else {
-        Box::new(pipeline::NoProgress)
+        Box::new(NoProgress)
     };
 
-    let summary: Summary = pipeline::run(
+    let sink_ref: &mut dyn RecordSink = match &mut sink {
+        Sink::Plain(sink) => sink.as_mut(),
+        Sink::S3(sink) => sink.as_mut(),
+    };
+    let summary: Summary = run_items(
         rows,
         &extractor,
-        sink.as_mut(),
+        sink_ref,
         &resume,
         RunSettings {
             jobs: config.jobs,
@@ -401,35 +249,26 @@ pub fn run(config: &ExtractConfig) -> Result<i32> {
     )
     .context("writing records")?;
     drop(progress);
-    drop(sink);
-    if let Some(task) = uploader {
-        task.abort();
-    }
+    let s3_sink = match sink {
+        Sink::Plain(sink) => {
+            drop(sink);
+            None
+        }
+        Sink::S3(sink) => Some(*sink),
+    };
     if let (Some(avro), Some(jsonl)) = (&config.avro, config.records.journal()) {
-        let n = crate::pipeline::avro::write_avro_from_jsonl(jsonl, avro)
+        let n = write_avro_from_jsonl(jsonl, avro)
             .with_context(|| format!("writing Avro records {}", avro.display()))?;
         tracing::info!(records = n, path = %avro.display(), "Avro records written");
     }
-    if let (RecordsTarget::S3 { location, journal }, Some(client)) = (&config.records, &s3_client) {
-        let limits = &config.network.limits;
-        runtime.block_on(upload_records(
-            client, location, journal, JSONL_TYPE, limits,
-        ))?;
+    if let Some(sink) = s3_sink {
+        let object = records_object.as_ref().expect("an S3 sink has its object");
+        sink.finish()
+            .with_context(|| format!("uploading records to {}", object.location()))?;
         if let Some(avro) = &config.avro {
-            let avro_location = S3Location {
-                bucket: location.bucket.clone(),
-                key: std::path::Path::new(&location.key)
-                    .with_extension("avro")
-                    .to_string_lossy()
-                    .into_owned(),
-            };
-            runtime.block_on(upload_records(
-                client,
-                &avro_location,
-                avro,
-                "application/avro",
-                limits,
-            ))?;
+            runtime
+                .block_on(object.upload(avro, "application/avro", Some("avro")))
+                .with_context(|| format!("uploading Avro records beside {}", object.location()))?;
         }
     }
     if let Some(path) = &config.stats_json {

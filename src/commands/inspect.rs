@@ -13,13 +13,12 @@ Errors on the video print `reelframe: <kind>: <message>` on stderr and exit 1, w
 `extract` writes into error records; bad flags are usage errors (exit 2).
 */
 
-use crate::cli::SamplingArgs;
-use crate::config::sampling_from_args;
+use crate::config::InspectConfig;
 use crate::error::ItemError;
-use crate::pipeline::decode::{init_ffmpeg, Deadline, OpenVideo, VideoFacts};
+use crate::pipeline::deadline::Deadline;
+use crate::pipeline::demux::{init_ffmpeg, OpenVideo, VideoFacts};
 use crate::pipeline::sample::{self, pts_to_ms, Plan, Sampling, Timeline};
 use crate::pipeline::source::{LocalSource, VideoUrl};
-use clap::Args;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -31,23 +30,6 @@ pub const DEADLINE: Duration = Duration::from_secs(60);
 
 /// Largest video accepted, in bytes (2 GiB, `extract`'s default `--max-bytes`).
 pub const MAX_BYTES: u64 = 2 << 30;
-
-/// Arguments of `reelframe inspect`.
-#[derive(Debug, Args)]
-pub struct InspectArgs {
-    /// The video: a local path or a file:// URL (remote URLs are refused as `extract` refuses
-    /// them).
-    #[arg(value_name = "FILE_OR_URL")]
-    pub video: String,
-
-    /// Which frames would be sampled, exactly as in `extract`.
-    #[command(flatten)]
-    pub sampling: SamplingArgs,
-
-    /// Print one JSON object instead of text.
-    #[arg(long)]
-    pub json: bool,
-}
 
 /// Everything `inspect` reports about one video.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -139,8 +121,8 @@ pub struct TargetReport {
 
 /// Runs `reelframe inspect`: prints the report and returns 0, or prints the video's error and
 /// returns 1. Bad sampling flags are returned as errors (exit 2).
-pub fn run(args: &InspectArgs) -> anyhow::Result<i32> {
-    let sampling = sampling_from_args(&args.sampling)?;
+pub fn run(args: &InspectConfig) -> anyhow::Result<i32> {
+    let sampling = args.sampling;
     init_ffmpeg(false);
     let report = match inspect(&args.video, &sampling) {
         Ok(report) => report,

@@ -25,83 +25,21 @@ are written to temporary files beside them and renamed into place at the end, so
 sees a partial file.
 */
 
+use crate::cli::Requirement;
+use crate::config::MergeConfig;
 use crate::pipeline::input::{content_id_text, JsonLine, JsonLines};
 use anyhow::{bail, Context};
-use clap::Args;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 /// Rejects file used when the output goes to stdout and `--rejects` is not given.
 pub const STDOUT_REJECTS_FILE: &str = "merge.rejects.jsonl";
 /// Suffix appended to OUT's file name for the default rejects file (`OUT.rejects.jsonl`).
 pub const REJECTS_SUFFIX: &str = ".rejects.jsonl";
-
-/// Arguments of `reelframe merge`.
-#[derive(Debug, Args)]
-pub struct MergeArgs {
-    /// JSONL of metadata records, one JSON object per line, each with a `content_id` (a string,
-    /// or an integer taken as its digits). Streamed: the output follows its order.
-    #[arg(value_name = "METADATA")]
-    pub metadata: PathBuf,
-
-    /// JSONL of download records, one JSON object per line, each with a `content_id` and a
-    /// non-empty string `video_url`. Held in memory as the hash side of the join.
-    #[arg(value_name = "DOWNLOADS")]
-    pub downloads: PathBuf,
-
-    /// Write the merged records to OUT instead of stdout (`-` is stdout). OUT is written to a
-    /// temporary file beside it and renamed into place at the end.
-    #[arg(short, long = "out", visible_alias = "output", value_name = "OUT")]
-    pub out: Option<PathBuf>,
-
-    /// Keep only merged records whose top-level FIELD equals VALUE (repeatable; all must hold).
-    /// A string field is compared by its value, any other JSON value by its JSON text, so
-    /// `metadata_fetch_status=200` matches both `200` and `"200"`. A missing field fails.
-    /// Records that fail are rejected with reason `filtered`.
-    #[arg(long = "require", value_name = "FIELD=VALUE")]
-    pub require: Vec<Requirement>,
-
-    /// Where the rejects go, one JSON line each (always written, possibly empty)
-    /// [default: OUT.rejects.jsonl beside OUT, or ./merge.rejects.jsonl when writing to stdout].
-    #[arg(long, value_name = "PATH")]
-    pub rejects: Option<PathBuf>,
-}
-
-/// One `--require FIELD=VALUE` condition on a merged record.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Requirement {
-    /// The top-level field of the merged record.
-    pub field: String,
-    /// The value it must have: a string's value, or any other JSON value's text.
-    pub value: String,
-}
-
-impl FromStr for Requirement {
-    type Err = String;
-
-    /// Parses `FIELD=VALUE`, split at the first `=` (VALUE may contain `=` and may be empty).
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s.split_once('=') {
-            Some((field, value)) if !field.is_empty() => Ok(Requirement {
-                field: field.to_string(),
-                value: value.to_string(),
-            }),
-            Some(_) => Err(format!("{s:?}: FIELD is empty (expected FIELD=VALUE)")),
-            None => Err(format!("{s:?}: no '=' (expected FIELD=VALUE)")),
-        }
-    }
-}
-
-impl fmt::Display for Requirement {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}={}", self.field, self.value)
-    }
-}
 
 impl Requirement {
     /// Does `value` (a field's value, `None` when the field is missing) satisfy this requirement?
@@ -196,11 +134,6 @@ impl MergeSummary {
     /// Number of rejects for `reason`.
     pub fn rejected(&self, reason: RejectReason) -> u64 {
         self.rejects[reason.index()]
-    }
-
-    /// Number of rejects of every reason.
-    pub fn total_rejected(&self) -> u64 {
-        self.rejects.iter().sum()
     }
 }
 
@@ -533,7 +466,7 @@ fn parse_row(line: JsonLine) -> Row {
     };
     match fields.get("content_id").map(content_id_text) {
         Some(Ok(id)) => Row::Record(id, fields),
-        Some(Err(why)) => invalid(None, why, Value::Object(fields)),
+        Some(Err(why)) => invalid(None, why.to_string(), Value::Object(fields)),
         None => invalid(None, "no content_id".into(), Value::Object(fields)),
     }
 }
@@ -627,7 +560,7 @@ pub fn default_rejects_path(out: Option<&Path>) -> PathBuf {
 
 /// Runs `reelframe merge`: 0 when the merge completed (rejects included); an error (exit code
 /// 2) when an input cannot be read or an output cannot be written.
-pub fn run(args: &MergeArgs) -> anyhow::Result<i32> {
+pub fn run(args: &MergeConfig) -> anyhow::Result<i32> {
     let out_path = args.out.as_deref().filter(|p| p.as_os_str() != "-");
     let rejects_path = args
         .rejects

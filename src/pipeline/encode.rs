@@ -10,7 +10,8 @@ encoded with libjpeg-turbo. Scaler contexts and buffers are kept across frames o
 */
 
 use crate::error::{ErrorKind, ItemError};
-use crate::pipeline::decode::Orientation;
+use crate::pipeline::demux::Orientation;
+use crate::pipeline::ffi;
 use ffmpeg::format::Pixel;
 use ffmpeg::software::scaling;
 use ffmpeg_next as ffmpeg;
@@ -303,21 +304,7 @@ impl Converter {
                 scaling::Flags::BICUBIC,
             )
             .map_err(|e| encode_error("creating the colour converter", e))?;
-            // SAFETY: ctx is a valid SwsContext; the coefficient tables are static.
-            unsafe {
-                let table = ffmpeg::ffi::sws_getCoefficients(key.matrix);
-                let rgb_table = ffmpeg::ffi::sws_getCoefficients(ffmpeg::ffi::SWS_CS_DEFAULT);
-                ffmpeg::ffi::sws_setColorspaceDetails(
-                    ctx.as_mut_ptr(),
-                    table,
-                    key.full_range as i32,
-                    rgb_table,
-                    1,
-                    0,
-                    1 << 16,
-                    1 << 16,
-                );
-            }
+            ffi::set_sws_colorspace(&mut ctx, key.matrix, key.full_range);
             self.scaler = Some((key, ctx));
             self.rgb = ffmpeg::frame::Video::empty();
         }

@@ -1,13 +1,42 @@
-//! Run metrics: how many videos, frames and bytes went through, and where the time went.
+//! Run metrics: how items ended ([`Outcome`], [`Summary`]), how many videos, frames and bytes
+//! went through, and where the time went.
 //!
 //! Every stage adds to one shared [`Metrics`] with relaxed atomics (no locks on the hot path).
 //! [`Metrics::snapshot`] turns it into a [`MetricsSnapshot`], which `reelframe extract
 //! --stats-json` writes and `reelframe bench` reads. Stage times are summed over all workers, so
 //! on N workers they can add up to N × the wall time.
 
+use crate::error::ErrorKind;
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
+
+/// How one item ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Extracted; this many frames.
+    Done {
+        /// Frames written.
+        frames: u64,
+    },
+    /// Failed, with this kind of error.
+    Failed(ErrorKind),
+}
+
+/// Counts for a whole run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Items extracted in this run.
+    pub done: u64,
+    /// Items that failed (each has an error record).
+    pub failed: u64,
+    /// Items skipped because an earlier run completed them.
+    pub skipped: u64,
+    /// Input rows repeating a content ID already handled in this run (not processed twice).
+    pub duplicates: u64,
+    /// Frames written in this run.
+    pub frames: u64,
+}
 
 /// The stages whose time is measured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,7 +103,7 @@ impl Metrics {
     }
 
     /// The counters now, with the run's counts and wall time added.
-    pub fn snapshot(&self, summary: &super::Summary, wall: Duration) -> MetricsSnapshot {
+    pub fn snapshot(&self, summary: &Summary, wall: Duration) -> MetricsSnapshot {
         let secs = |stage: Stage| self.stage_nanos[stage as usize].load(Relaxed) as f64 / 1e9;
         MetricsSnapshot {
             videos: summary.done + summary.failed,
@@ -158,7 +187,7 @@ mod tests {
         metrics.add_time(Stage::Store, Duration::from_millis(250));
         metrics.add_bytes_in(10);
         metrics.add_decoder_work(7, 3);
-        let summary = super::super::Summary {
+        let summary = Summary {
             done: 2,
             failed: 1,
             frames: 5,

@@ -20,7 +20,7 @@ the packets from the keyframe before it (in decode order) up to its own packet, 
 keyframe earlier when it is a leading picture of an open GOP (pts below its keyframe's).
 */
 
-use crate::error::{ErrorKind, ItemError};
+use crate::error::{ErrorKind, InvalidValue, ItemError};
 use std::collections::HashMap;
 use std::fmt;
 
@@ -42,22 +42,27 @@ pub enum SamplingMode {
 
 impl SamplingMode {
     /// Parses a rate such as `1`, `0.5`, `2.5` or `30000/1001` into [`SamplingMode::Fps`].
-    pub fn parse_fps(text: &str) -> Result<SamplingMode, String> {
+    pub fn parse_fps(text: &str) -> Result<SamplingMode, InvalidValue> {
         let text = text.trim();
+        let bad_rate = || {
+            InvalidValue(format!(
+                "bad rate {text:?} (expected a positive number such as 1, 0.5 or 30000/1001)"
+            ))
+        };
         let (num, den) = if let Some((n, d)) = text.split_once('/') {
-            let n: u64 = n.trim().parse().map_err(|_| format!("bad rate {text:?}"))?;
-            let d: u64 = d.trim().parse().map_err(|_| format!("bad rate {text:?}"))?;
+            let n: u64 = n.trim().parse().map_err(|_| bad_rate())?;
+            let d: u64 = d.trim().parse().map_err(|_| bad_rate())?;
             (n, d)
         } else {
             let (int, frac) = text.split_once('.').unwrap_or((text, ""));
             if frac.len() > 6 || !frac.chars().all(|c| c.is_ascii_digit()) {
-                return Err(format!("bad rate {text:?}"));
+                return Err(bad_rate());
             }
             let scale = 10u64.pow(frac.len() as u32);
             let int: u64 = if int.is_empty() {
                 0
             } else {
-                int.parse().map_err(|_| format!("bad rate {text:?}"))?
+                int.parse().map_err(|_| bad_rate())?
             };
             let frac_v: u64 = if frac.is_empty() {
                 0
@@ -67,14 +72,14 @@ impl SamplingMode {
             (int * scale + frac_v, scale)
         };
         if num == 0 || den == 0 {
-            return Err(format!("rate must be positive: {text:?}"));
+            return Err(InvalidValue(format!("rate must be positive: {text:?}")));
         }
         let g = gcd(num, den);
         let (num, den) = (num / g, den / g);
         if num > 1000 * den || num > u32::MAX as u64 || den > u32::MAX as u64 {
-            return Err(format!(
+            return Err(InvalidValue(format!(
                 "rate out of range (at most 1000 per second): {text:?}"
-            ));
+            )));
         }
         Ok(SamplingMode::Fps {
             num: num as u32,

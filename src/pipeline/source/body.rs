@@ -1,9 +1,9 @@
 //! Where a download's bytes go while they arrive: memory while small, a temporary file past
-//! [`FetchLimits::memory_limit`](super::FetchLimits::memory_limit), never more than `max_bytes`.
+//! [`FetchLimits::memory_limit`](crate::pipeline::net::FetchLimits::memory_limit), never more than `max_bytes`.
 
 use super::{Fetched, VideoData};
 use crate::error::{ErrorKind, ItemError};
-use crate::pipeline::retry::{with_retries, Failure};
+use crate::pipeline::net::retry::{with_retries, Failure};
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
@@ -130,7 +130,7 @@ pub(crate) async fn read_body<S, E>(
     what: &str,
     expected: Option<u64>,
     mut chunks: S,
-    limits: &super::FetchLimits,
+    limits: &crate::pipeline::net::FetchLimits,
 ) -> Result<BodyBuffer, Failure>
 where
     S: futures_util::Stream<Item = Result<bytes::Bytes, E>> + Unpin,
@@ -175,7 +175,7 @@ where
                         "{what}: the connection broke after {}{} bytes: {}",
                         body.len(),
                         of_expected(),
-                        super::http::error_chain(&err)
+                        crate::error::error_chain(&err)
                     ),
                 )))
             }
@@ -199,7 +199,7 @@ where
 /// recording the attempts and the total time in the result or the error.
 pub(crate) async fn fetch_with_retries<F, Fut>(
     what: &str,
-    limits: &super::FetchLimits,
+    limits: &crate::pipeline::net::FetchLimits,
     mut attempt: F,
 ) -> Result<Fetched, ItemError>
 where

@@ -1,9 +1,10 @@
 //! `http://` and `https://` videos, fetched with reqwest (rustls) under [`FetchLimits`].
 
 use super::body::{fetch_with_retries, read_body};
-use super::{FetchLimits, Fetched, Source, VideoUrl};
-use crate::error::{ErrorKind, ItemError};
-use crate::pipeline::retry::Failure;
+use super::{Fetched, Source, VideoUrl};
+use crate::error::{error_chain, ErrorKind, ItemError};
+use crate::pipeline::net::retry::Failure;
+use crate::pipeline::net::FetchLimits;
 use futures_util::future::BoxFuture;
 use std::time::{Duration, Instant};
 
@@ -79,21 +80,6 @@ impl HttpSource {
 
 fn secs(d: Duration) -> String {
     format!("{:.1} s", d.as_secs_f64())
-}
-
-/// The error and its causes, joined: reqwest's top-level message alone rarely says why.
-pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 fn request_failure(url: &str, err: &reqwest::Error, limits: &FetchLimits) -> Failure {

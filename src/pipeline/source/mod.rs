@@ -19,7 +19,8 @@ pub use local::LocalSource;
 pub use s3::S3Source;
 
 use crate::error::{ErrorKind, ItemError};
-use crate::pipeline::retry::RetryPolicy;
+use crate::pipeline::net::s3::S3Location;
+use crate::pipeline::net::FetchLimits;
 use futures_util::future::BoxFuture;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -33,12 +34,7 @@ pub enum VideoUrl {
     /// An `http://` or `https://` URL.
     Http(String),
     /// An `s3://bucket/key` URL.
-    S3 {
-        /// The bucket name.
-        bucket: String,
-        /// The object key.
-        key: String,
-    },
+    S3(S3Location),
 }
 
 impl VideoUrl {
@@ -54,19 +50,13 @@ impl VideoUrl {
         };
         match scheme.to_ascii_lowercase().as_str() {
             "http" | "https" => Ok(VideoUrl::Http(url.to_string())),
-            "s3" => {
-                let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
-                if bucket.is_empty() || key.is_empty() {
-                    return Err(ItemError::new(
-                        ErrorKind::InvalidInput,
-                        format!("s3 URL needs a bucket and a key: {url}"),
-                    ));
-                }
-                Ok(VideoUrl::S3 {
-                    bucket: bucket.to_string(),
-                    key: key.to_string(),
-                })
-            }
+            "s3" => match S3Location::parse(&format!("s3://{rest}")) {
+                Some(location) if !location.key.is_empty() => Ok(VideoUrl::S3(location)),
+                _ => Err(ItemError::new(
+                    ErrorKind::InvalidInput,
+                    format!("s3 URL needs a bucket and a key: {url}"),
+                )),
+            },
             other => Err(ItemError::new(
                 ErrorKind::UnsupportedScheme,
                 format!("scheme {other:?} is not allowed (local paths, file://, http(s)://, s3:// are): {url}"),
@@ -99,43 +89,6 @@ pub struct Fetched {
     pub elapsed: Duration,
     /// Keeps a spilled download's temporary file alive; it is deleted when the last clone drops.
     pub spill: Option<Arc<tempfile::TempPath>>,
-}
-
-/// Limits every remote fetch runs under; each breach is its own error kind.
-#[derive(Debug, Clone)]
-pub struct FetchLimits {
-    /// Longest wait for a connection ([`ErrorKind::ConnectTimeout`]).
-    pub connect_timeout: Duration,
-    /// Longest wait for the next byte, headers included ([`ErrorKind::ReadTimeout`]).
-    pub read_timeout: Duration,
-    /// Longest time for a whole download, retries included ([`ErrorKind::FetchDeadline`]).
-    pub fetch_deadline: Duration,
-    /// Largest video accepted, checked against Content-Length and while streaming
-    /// ([`ErrorKind::TooLarge`]).
-    pub max_bytes: u64,
-    /// Most redirects followed ([`ErrorKind::TooManyRedirects`]).
-    pub max_redirects: usize,
-    /// Downloads up to this size stay in memory; larger ones spill to a temporary file.
-    pub memory_limit: u64,
-    /// Where spilled downloads go (the system temp dir when unset).
-    pub spill_dir: Option<PathBuf>,
-    /// How transient failures are retried.
-    pub retry: RetryPolicy,
-}
-
-impl Default for FetchLimits {
-    fn default() -> Self {
-        FetchLimits {
-            connect_timeout: Duration::from_secs(10),
-            read_timeout: Duration::from_secs(30),
-            fetch_deadline: Duration::from_secs(300),
-            max_bytes: 2 << 30,
-            max_redirects: 5,
-            memory_limit: 64 << 20,
-            spill_dir: None,
-            retry: RetryPolicy::default(),
-        }
-    }
 }
 
 /// Something that can fetch videos: local disk, HTTP, S3.
@@ -192,7 +145,7 @@ impl Sources {
                 })?;
                 source.fetch(url).await
             }
-            VideoUrl::S3 { .. } => {
+            VideoUrl::S3(_) => {
                 let s3 = self.s3.as_ref().ok_or_else(|| refused("s3://"))?;
                 let limits = for_lists(s3.limits());
                 S3Source::new(Arc::clone(s3.client()), limits)
@@ -222,9 +175,9 @@ impl Source for Sources {
                 Some(http) => http.fetch(url),
                 None => refused(u.clone()),
             },
-            VideoUrl::S3 { bucket, key } => match &self.s3 {
+            VideoUrl::S3(location) => match &self.s3 {
                 Some(s3) => s3.fetch(url),
-                None => refused(format!("s3://{bucket}/{key}")),
+                None => refused(location.to_string()),
             },
         }
     }
@@ -250,10 +203,10 @@ mod tests {
         ));
         assert_eq!(
             VideoUrl::parse("s3://b/k/v.mp4").unwrap(),
-            VideoUrl::S3 {
+            VideoUrl::S3(S3Location {
                 bucket: "b".into(),
                 key: "k/v.mp4".into()
-            }
+            })
         );
         for bad in ["ftp://h/x", "concat:a|b://", "gopher://x", "data://x"] {
             let err = VideoUrl::parse(bad).unwrap_err();

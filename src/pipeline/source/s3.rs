@@ -1,10 +1,11 @@
 //! `s3://bucket/key` videos, fetched with aws-sdk-s3 under [`FetchLimits`].
 
 use super::body::{fetch_with_retries, read_body};
-use super::{FetchLimits, Fetched, Source, VideoUrl};
+use super::{Fetched, Source, VideoUrl};
 use crate::error::{ErrorKind, ItemError};
-use crate::pipeline::retry::Failure;
-use crate::pipeline::s3::{classify, LazyClient};
+use crate::pipeline::net::retry::Failure;
+use crate::pipeline::net::s3::{classify, LazyClient, S3Location};
+use crate::pipeline::net::FetchLimits;
 use futures_util::future::BoxFuture;
 use std::sync::Arc;
 use std::time::Instant;
@@ -17,7 +18,7 @@ pub struct S3Source {
 }
 
 impl S3Source {
-    /// A source over `client` (built on first use; see [`crate::pipeline::s3::client`]).
+    /// A source over `client` (built on first use; see [`crate::pipeline::net::s3::client`]).
     pub fn new(client: Arc<LazyClient>, limits: FetchLimits) -> S3Source {
         S3Source { client, limits }
     }
@@ -32,15 +33,15 @@ impl S3Source {
         &self.limits
     }
 
-    async fn attempt(&self, bucket: &str, key: &str, what: &str) -> Result<Fetched, Failure> {
+    async fn attempt(&self, location: &S3Location, what: &str) -> Result<Fetched, Failure> {
         let started = Instant::now();
         let output = self
             .client
             .get()
             .await
             .get_object()
-            .bucket(bucket)
-            .key(key)
+            .bucket(&location.bucket)
+            .key(&location.key)
             .send()
             .await
             .map_err(|err| classify(what, &err))?;
@@ -57,14 +58,14 @@ impl S3Source {
 impl Source for S3Source {
     fn fetch<'a>(&'a self, url: &'a VideoUrl) -> BoxFuture<'a, Result<Fetched, ItemError>> {
         Box::pin(async move {
-            let VideoUrl::S3 { bucket, key } = url else {
+            let VideoUrl::S3(location) = url else {
                 return Err(ItemError::new(
                     ErrorKind::UnsupportedScheme,
                     format!("not an s3:// URL: {url:?}"),
                 ));
             };
-            let what = format!("s3://{bucket}/{key}");
-            fetch_with_retries(&what, &self.limits, || self.attempt(bucket, key, &what)).await
+            let what = location.to_string();
+            fetch_with_retries(&what, &self.limits, || self.attempt(location, &what)).await
         })
     }
 }

@@ -2,17 +2,15 @@
 
 use super::{FrameStore, ObjectMeta};
 use crate::error::StoreError;
+use crate::files::{self, Durability};
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Writes objects as files under a root directory.
 #[derive(Debug)]
 pub struct DirStore {
     root: PathBuf,
-    counter: AtomicU64,
 }
 
 impl DirStore {
@@ -20,10 +18,7 @@ impl DirStore {
     pub fn new(root: impl Into<PathBuf>) -> std::io::Result<DirStore> {
         let root = root.into();
         std::fs::create_dir_all(&root)?;
-        Ok(DirStore {
-            root,
-            counter: AtomicU64::new(0),
-        })
+        Ok(DirStore { root })
     }
 
     /// The root directory.
@@ -48,10 +43,9 @@ impl FrameStore for DirStore {
         _meta: ObjectMeta,
     ) -> BoxFuture<'_, Result<String, StoreError>> {
         let root = self.root.clone();
-        let serial = self.counter.fetch_add(1, Ordering::Relaxed);
         Box::pin(async move {
             let name = key.clone();
-            tokio::task::spawn_blocking(move || write_atomic(&root, serial, &key, &bytes))
+            tokio::task::spawn_blocking(move || write_atomic(&root, &key, &bytes))
                 .await
                 .map_err(|err| StoreError::Io {
                     key: name,
@@ -65,34 +59,26 @@ impl FrameStore for DirStore {
     }
 }
 
-/// Writes `root/key` through `.tmp-<pid>-<serial>` and a rename, refusing unsafe keys.
-fn write_atomic(root: &Path, serial: u64, key: &str, bytes: &[u8]) -> Result<String, StoreError> {
+/// Writes `root/key` through a temporary file and a rename (not synced: see
+/// [`Durability::Unsynced`]), refusing unsafe keys.
+fn write_atomic(root: &Path, key: &str, bytes: &[u8]) -> Result<String, StoreError> {
+    let io = |source| StoreError::Io {
+        key: key.to_string(),
+        source,
+    };
     if key
         .split('/')
         .any(|s| s.is_empty() || s == "." || s == "..")
         || key.contains('\\')
     {
-        return Err(StoreError::Io {
-            key: key.to_string(),
-            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "unsafe key"),
-        });
+        return Err(io(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "unsafe key",
+        )));
     }
     let path = root.join(key);
-    let io = |source| StoreError::Io {
-        key: key.to_string(),
-        source,
-    };
     let parent = path.parent().expect("keys have a folder");
     std::fs::create_dir_all(parent).map_err(io)?;
-    let tmp = parent.join(format!(".tmp-{}-{serial}", std::process::id()));
-    let write = || -> std::io::Result<()> {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        std::fs::rename(&tmp, &path)
-    };
-    if let Err(err) = write() {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(io(err));
-    }
+    files::write_atomic(&path, bytes, Durability::Unsynced).map_err(io)?;
     Ok(path.display().to_string())
 }

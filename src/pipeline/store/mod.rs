@@ -1,7 +1,7 @@
 /*!
 Stage ⑤: store. JPEG frames and thumbnails are written under keys built from untrusted IDs.
 
-[`safe_segment`] turns any content ID or platform into one path segment that cannot climb out of
+[`crate::files::safe_segment`] turns any content ID or platform into one path segment that cannot climb out of
 the output (no `/`, `\`, `..`, NUL or absolute paths) and is injective: two different IDs never
 share a folder. Stores implement [`FrameStore`]: the local directory store ([`DirStore`]) is the
 default, [`S3Store`] writes to S3 or any S3-compatible server. Writes are asynchronous so a
@@ -15,43 +15,9 @@ pub use dir::DirStore;
 pub use s3::S3Store;
 
 use crate::error::StoreError;
+use crate::files::safe_segment;
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
-
-/// Longest segment kept readable; longer ones are cut and suffixed with a hash of the whole.
-const MAX_SEGMENT_BYTES: usize = 120;
-
-/// Encodes `id` as one safe path/key segment.
-///
-/// Bytes outside `[A-Za-z0-9_-]` are percent-encoded (`.` included, so `..` becomes `%2E%2E`),
-/// which keeps the mapping one-to-one. Very long results are cut and suffixed with `~` and a
-/// blake3 hash of the original (`~` never appears in encoded text, so these cannot collide with
-/// short ones).
-pub fn safe_segment(id: &str) -> String {
-    let mut out = String::with_capacity(id.len());
-    for b in id.bytes() {
-        if b.is_ascii_alphanumeric() || b == b'_' || b == b'-' {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    if out.len() > MAX_SEGMENT_BYTES {
-        let hash = blake3::hash(id.as_bytes()).to_hex();
-        let mut cut = MAX_SEGMENT_BYTES - 33;
-        while !out.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        out.truncate(cut);
-        // never end on a partial %XX escape
-        if let Some(pos) = out[out.len().saturating_sub(2)..].find('%') {
-            out.truncate(out.len() - 2 + pos);
-        }
-        out.push('~');
-        out.push_str(&hash[..32]);
-    }
-    out
-}
 
 /// Object keys for one item: `<platform>/<content_id>/…`, both parts safely encoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,36 +76,6 @@ pub trait FrameStore: Send + Sync {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn segments_cannot_escape_and_stay_distinct() {
-        for evil in [
-            "..",
-            "../../etc/passwd",
-            "/abs",
-            "a/b",
-            "a\\b",
-            ".",
-            "",
-            "\0",
-            "%2E",
-        ] {
-            let s = safe_segment(evil);
-            assert!(
-                !s.contains('/') && !s.contains('\\') && !s.contains('.'),
-                "{evil:?} -> {s}"
-            );
-            assert!(s != "." && s != "..");
-        }
-        assert_eq!(safe_segment("7201234567890123456"), "7201234567890123456");
-        assert_ne!(safe_segment("a/b"), safe_segment("a%2Fb"));
-        assert_ne!(safe_segment("a b"), safe_segment("a_b"));
-        let long_a = "x".repeat(500);
-        let long_b = format!("{}y", "x".repeat(499));
-        assert_ne!(safe_segment(&long_a), safe_segment(&long_b));
-        assert!(safe_segment(&long_a).len() <= MAX_SEGMENT_BYTES);
-        assert!(safe_segment(&"é".repeat(300)).len() <= MAX_SEGMENT_BYTES);
-    }
 
     #[test]
     fn keys_follow_the_documented_layout() {

@@ -5,10 +5,10 @@
 //! stored. Uploads retry under the same policy as fetches.
 
 use super::{FrameStore, ObjectMeta};
-use crate::error::StoreError;
-use crate::pipeline::retry::with_retries;
-use crate::pipeline::s3::{classify, S3Location};
-use crate::pipeline::source::FetchLimits;
+use crate::error::{ItemError, StoreError};
+use crate::pipeline::net::retry::with_retries;
+use crate::pipeline::net::s3::{classify, S3Location};
+use crate::pipeline::net::FetchLimits;
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use std::time::Instant;
@@ -51,21 +51,25 @@ impl S3Store {
 
     /// Checks, before a run, that the bucket exists and the credentials may use it; the error
     /// says which of the two it is.
-    pub async fn check(&self) -> Result<(), String> {
+    pub async fn check(&self) -> Result<(), ItemError> {
         let bucket = &self.location.bucket;
         match self.client.head_bucket().bucket(bucket).send().await {
             Ok(_) => Ok(()),
             Err(err) => {
                 let failure = classify(&format!("s3://{bucket}"), &err);
                 use crate::error::ErrorKind::*;
-                Err(match failure.error.kind {
-                    NotFound => format!("bucket {bucket:?} does not exist ({})", failure.error),
-                    AccessDenied => format!(
-                        "access to bucket {bucket:?} denied: check the credentials ({})",
-                        failure.error
-                    ),
-                    _ => format!("cannot reach the S3 store: {}", failure.error),
-                })
+                let kind = failure.error.kind;
+                Err(ItemError::new(
+                    kind,
+                    match kind {
+                        NotFound => format!("bucket {bucket:?} does not exist ({})", failure.error),
+                        AccessDenied => format!(
+                            "access to bucket {bucket:?} denied: check the credentials ({})",
+                            failure.error
+                        ),
+                        _ => format!("cannot reach the S3 store: {}", failure.error),
+                    },
+                ))
             }
         }
     }

@@ -8,16 +8,17 @@ of a run it is converted, one record at a time, into an Avro file whose schema i
 */
 
 use crate::error::ItemError;
-use crate::pipeline::decode::VideoFacts;
+use crate::files::{AtomicFile, Durability};
+use crate::pipeline::demux::VideoFacts;
 use crate::pipeline::record::{Derived, FrameRecord, ThumbnailRecord};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::io::{self, BufRead, BufReader};
 use std::path::Path;
 
 /// The Avro schema of a record (`schema/record.avsc`).
-pub const RECORD_SCHEMA: &str = include_str!("../../schema/record.avsc");
+pub const RECORD_SCHEMA: &str = include_str!("../../../schema/record.avsc");
 
 /// Fields of a record that have their own place in the Avro schema.
 const KNOWN_FIELDS: &[&str] = &[
@@ -84,7 +85,7 @@ fn to_avro(record: Map<String, Value>) -> Result<AvroContent, String> {
         content_type: text(record.get("content_type")).unwrap_or_else(|| "VIDEO".into()),
         status: text(record.get("status")).unwrap_or_default(),
         error: error.map(|e| AvroError {
-            kind: e.kind.as_str().to_string(),
+            kind: e.kind.name(),
             message: e.message,
             attempts: e.attempts.map(|a| a as i32),
         }),
@@ -105,10 +106,9 @@ fn to_avro(record: Map<String, Value>) -> Result<AvroContent, String> {
 /// temporary name and renamed). Returns how many records were written.
 pub fn write_avro_from_jsonl(jsonl: &Path, avro: &Path) -> io::Result<u64> {
     let schema = apache_avro::Schema::parse_str(RECORD_SCHEMA).map_err(io::Error::other)?;
-    let tmp = avro.with_extension("avro.tmp");
     let mut count = 0;
     {
-        let out = BufWriter::new(File::create(&tmp)?);
+        let out = AtomicFile::create(avro)?;
         let mut writer = apache_avro::Writer::with_codec(
             &schema,
             out,
@@ -131,11 +131,9 @@ pub fn write_avro_from_jsonl(jsonl: &Path, avro: &Path) -> io::Result<u64> {
             writer.append_ser(content).map_err(|e| bad(e.to_string()))?;
             count += 1;
         }
-        let mut out = writer.into_inner().map_err(io::Error::other)?;
-        out.flush()?;
-        out.get_ref().sync_all()?;
+        let out = writer.into_inner().map_err(io::Error::other)?;
+        out.commit(Durability::Synced)?;
     }
-    std::fs::rename(&tmp, avro)?;
     Ok(count)
 }
 

@@ -2,12 +2,12 @@
 //!
 //! Credentials and region come from the standard AWS chain (environment, profile, instance
 //! role); `endpoint` (or `AWS_ENDPOINT_URL`) plus `path_style` reach any S3-compatible server.
-//! The SDK's own retries are off: [`crate::pipeline::retry`] retries S3 calls under the same
+//! The SDK's own retries are off: [`crate::pipeline::net::retry`] retries S3 calls under the same
 //! policy as HTTP fetches, so `--retries` means one thing everywhere.
 
 use crate::error::{ErrorKind, ItemError};
-use crate::pipeline::retry::Failure;
-use crate::pipeline::source::FetchLimits;
+use crate::pipeline::net::retry::Failure;
+use crate::pipeline::net::FetchLimits;
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 

@@ -1,0 +1,481 @@
+/*!
+Stage ③ (demux): open a container, pick its video stream, read what it says, and list the
+packets of the capped span without decoding them — the [`Timeline`] the sampler plans on.
+
+Everything here runs on a worker thread, never on an async executor. The input is opened through
+a custom I/O context over a file or memory (never by handing a path or URL to FFmpeg's own
+protocols) with a whitelist of container formats, so an untrusted file cannot make FFmpeg open
+other files or URLs (HLS playlists, concat lists). A [`Deadline`] interrupts opening and
+demuxing.
+*/
+
+use crate::error::{ErrorKind, ItemError};
+use crate::pipeline::deadline::Deadline;
+use crate::pipeline::ffi;
+use crate::pipeline::sample::{pts_to_ms, PacketInfo, Timeline};
+use crate::pipeline::source::VideoData;
+use ffmpeg::format::context::{Input, StreamIo};
+use ffmpeg::media::Type as MediaType;
+use ffmpeg::Packet;
+use ffmpeg_next as ffmpeg;
+use serde::{Deserialize, Serialize};
+use std::fs::File;
+use std::io::Cursor;
+use std::sync::{Arc, Once};
+use std::time::{Duration, Instant};
+
+/// Largest frame accepted, in pixels (width × height).
+pub const MAX_PIXELS: u64 = 8192 * 8192;
+
+/// Container formats reelframe opens. Image formats are listed so a still image can be named
+/// `not_video` instead of `unreadable`; playlists and protocol-style demuxers are left out.
+const FORMAT_WHITELIST: &str = "mov,matroska,avi,flv,mpegts,mpeg,ogg,asf,ivf,h264,hevc,m4v,\
+    gif,image2,jpeg_pipe,png_pipe,webp_pipe,bmp_pipe,tiff_pipe,gif_pipe,mp3,aac,wav,flac";
+
+/// Still-image codecs: a one-frame stream of these is a picture, not a video.
+const IMAGE_CODECS: &[&str] = &["mjpeg", "png", "bmp", "webp", "tiff", "gif", "jpeg2000"];
+
+/// Initialises FFmpeg once per process and keeps its own logging quiet (reelframe reports
+/// errors itself). `RUST_LOG`-style verbosity above debug turns FFmpeg's warnings back on.
+pub fn init_ffmpeg(ffmpeg_log_warnings: bool) {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        let _ = ffmpeg::init();
+        ffmpeg::util::log::set_level(if ffmpeg_log_warnings {
+            ffmpeg::util::log::Level::Warning
+        } else {
+            ffmpeg::util::log::Level::Quiet
+        });
+    });
+}
+
+/// How the stored picture must be turned to be upright, from the stream's display matrix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Orientation {
+    /// Swap rows and columns first.
+    pub transpose: bool,
+    /// Then mirror left-right.
+    pub hflip: bool,
+    /// Then mirror top-bottom.
+    pub vflip: bool,
+}
+
+impl Orientation {
+    /// The orientation for a display matrix (nine 16.16/2.30 fixed-point numbers), following the
+    /// ffmpeg CLI's autorotation (rotation, and mirroring where the matrix flips).
+    pub fn from_display_matrix(matrix: &[i32; 9]) -> (Orientation, i32) {
+        let angle = ffi::display_rotation(matrix);
+        if angle.is_nan() {
+            return (Orientation::default(), 0);
+        }
+        // av_display_rotation_get is counter-clockwise; the picture must turn clockwise by theta.
+        let mut theta = -angle.round();
+        theta -= 360.0 * (theta / 360.0 + 0.9 / 360.0).floor();
+        let near = |a: f64| (theta - a).abs() < 1.0;
+        let o = |transpose, hflip, vflip| Orientation {
+            transpose,
+            hflip,
+            vflip,
+        };
+        if near(90.0) {
+            let o = if matrix[3] > 0 {
+                o(true, false, false)
+            } else {
+                o(true, true, false)
+            };
+            (o, 90)
+        } else if near(180.0) {
+            (o(false, matrix[0] < 0, matrix[4] < 0), 180)
+        } else if near(270.0) {
+            let o = if matrix[3] < 0 {
+                o(true, true, true)
+            } else {
+                o(true, false, true)
+            };
+            (o, 270)
+        } else {
+            (o(false, false, matrix[4] < 0), 0)
+        }
+    }
+
+    /// The upright display size of a `width`×`height` picture with sample aspect ratio `sar`
+    /// (num, den): a non-square SAR scales the width (rounded to nearest, as the ffmpeg CLI's
+    /// `scale=iw*sar:ih` would), then a transposing orientation swaps the two.
+    pub fn display_size(&self, width: u32, height: u32, sar: (i32, i32)) -> (u32, u32) {
+        let (num, den) = sar;
+        let display_w = if num > 0 && den > 0 && num != den {
+            ((width as u64 * num as u64 + den as u64 / 2) / den as u64) as u32
+        } else {
+            width
+        };
+        if self.transpose {
+            (height, display_w)
+        } else {
+            (display_w, height)
+        }
+    }
+}
+
+/// Facts about a video, as its record reports them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VideoFacts {
+    /// Container format as FFmpeg names it (`mov,mp4,m4a,3gp,3g2,mj2`, `matroska,webm`).
+    pub container: String,
+    /// Video codec (`h264`, `hevc`, `vp9`).
+    pub codec: String,
+    /// Codec profile (`High`, `Main`), when known.
+    pub profile: Option<String>,
+    /// Coded width in pixels.
+    pub width: u32,
+    /// Coded height in pixels.
+    pub height: u32,
+    /// Width as displayed: aspect-corrected and rotated.
+    pub display_width: u32,
+    /// Height as displayed: aspect-corrected and rotated.
+    pub display_height: u32,
+    /// Clockwise rotation applied to make frames upright (0, 90, 180, 270).
+    pub rotation: i32,
+    /// Average frame rate, when known.
+    pub fps: Option<f64>,
+    /// Duration of the video stream in ms (from its first frame), when known.
+    pub duration_ms: Option<i64>,
+    /// Duration the container declares, in ms, when it declares one.
+    pub container_duration_ms: Option<i64>,
+    /// Presentation time of the first frame in ms (stream clock).
+    pub start_ms: i64,
+    /// Pixel format of the decoded frames (`yuv420p`).
+    pub pixel_format: String,
+    /// Colour range (`tv` limited, `pc` full, `unknown`).
+    pub color_range: String,
+    /// Colour matrix (`bt709`, `bt470bg`, `unknown`).
+    pub color_space: String,
+    /// Whether the container has an audio stream.
+    pub has_audio: bool,
+    /// Size of the video file in bytes.
+    pub bytes: u64,
+}
+
+/// An opened container with its chosen video stream.
+pub struct OpenVideo {
+    pub(crate) input: Input,
+    pub(crate) stream_index: usize,
+    time_base: (i64, i64),
+    default_frame_duration: i64,
+    /// How to turn pictures upright.
+    pub orientation: Orientation,
+    /// What the container says about the video.
+    pub facts: VideoFacts,
+    /// Time spent opening the container (probing it and reading its stream info).
+    pub open_time: Duration,
+    /// Time spent in [`OpenVideo::scan`].
+    pub scan_time: Duration,
+}
+
+/// An FFmpeg error as an item error of `kind`; an interrupt is the deadline passing.
+pub(crate) fn ff_error(kind: ErrorKind, what: &str, err: ffmpeg::Error) -> ItemError {
+    match err {
+        ffmpeg::Error::Exit => {
+            ItemError::new(ErrorKind::Timeout, format!("{what}: deadline passed"))
+        }
+        err => ItemError::new(kind, format!("{what}: {err}")),
+    }
+}
+
+fn open_input(data: &VideoData, deadline: Deadline) -> Result<Input, ItemError> {
+    let (io, hint) = match data {
+        VideoData::File(path) => {
+            let file = File::open(path).map_err(|err| {
+                ItemError::new(ErrorKind::Io, format!("opening {}: {err}", path.display()))
+            })?;
+            let io = StreamIo::from_read_seek(file);
+            let hint = path.file_name().map(|n| n.to_string_lossy().into_owned());
+            (io, hint)
+        }
+        VideoData::Memory(bytes) => (
+            StreamIo::from_read_seek(Cursor::new(Arc::clone(bytes))),
+            None,
+        ),
+    };
+    let io = io.map_err(|err| ff_error(ErrorKind::Internal, "creating an I/O context", err))?;
+    let mut options = ffmpeg::Dictionary::new();
+    options.set("format_whitelist", FORMAT_WHITELIST);
+    options.set("protocol_whitelist", "none");
+    let deadline_at = deadline.0;
+    ffmpeg::format::input_from_stream_with_interrupt(
+        io,
+        hint.as_deref(),
+        Some(options),
+        move || Instant::now() >= deadline_at,
+    )
+    .map_err(|err| match err {
+        ffmpeg::Error::InvalidData => ItemError::new(
+            ErrorKind::Unreadable,
+            "not a video container FFmpeg recognises (invalid data, or the index such as the \
+             mp4 moov atom is missing)",
+        ),
+        ffmpeg::Error::Eof => {
+            ItemError::new(ErrorKind::Truncated, "the file ends before its header does")
+        }
+        err => ff_error(ErrorKind::Unreadable, "opening the container", err),
+    })
+}
+
+fn stream_display_matrix(stream: &ffmpeg::format::stream::Stream) -> Option<[i32; 9]> {
+    stream
+        .side_data()
+        .find(|sd| sd.kind() == ffmpeg::codec::packet::side_data::Type::DisplayMatrix)
+        .and_then(|sd| {
+            let bytes = sd.data();
+            (bytes.len() >= 36).then(|| {
+                let mut m = [0i32; 9];
+                for (i, v) in m.iter_mut().enumerate() {
+                    *v = i32::from_ne_bytes(bytes[i * 4..i * 4 + 4].try_into().unwrap());
+                }
+                m
+            })
+        })
+}
+
+fn rational_f64(r: ffmpeg::Rational) -> Option<f64> {
+    (r.numerator() > 0 && r.denominator() > 0)
+        .then(|| r.numerator() as f64 / r.denominator() as f64)
+}
+
+fn color_range_name(range: ffmpeg::color::Range) -> String {
+    match range {
+        ffmpeg::color::Range::MPEG => "tv".into(),
+        ffmpeg::color::Range::JPEG => "pc".into(),
+        _ => "unknown".into(),
+    }
+}
+
+fn color_space_name(space: ffmpeg::color::Space) -> String {
+    space.name().unwrap_or("unknown").to_string()
+}
+
+impl OpenVideo {
+    /// Opens `data`, chooses the video stream FFmpeg would, and reads what the container says.
+    /// A still image, an audio-only file and a file without any stream are refused here.
+    pub fn open(data: &VideoData, bytes: u64, deadline: Deadline) -> Result<OpenVideo, ItemError> {
+        let started = Instant::now();
+        let input = open_input(data, deadline)?;
+        let container = input.format().name().to_string();
+        let has_audio = input
+            .streams()
+            .any(|s| s.parameters().medium() == MediaType::Audio);
+        let stream = input
+            .streams()
+            .best(MediaType::Video)
+            .filter(|s| {
+                !s.disposition()
+                    .contains(ffmpeg::format::stream::Disposition::ATTACHED_PIC)
+            })
+            .or_else(|| {
+                input.streams().find(|s| {
+                    s.parameters().medium() == MediaType::Video
+                        && !s
+                            .disposition()
+                            .contains(ffmpeg::format::stream::Disposition::ATTACHED_PIC)
+                })
+            });
+        let Some(stream) = stream else {
+            let (kind, why) = if has_audio {
+                (
+                    ErrorKind::NotVideo,
+                    "audio only: the container has no video stream",
+                )
+            } else {
+                (
+                    ErrorKind::NoVideoStream,
+                    "the container has no video stream",
+                )
+            };
+            return Err(ItemError::new(
+                kind,
+                format!("{why} (container {container})"),
+            ));
+        };
+        let params = stream.parameters();
+        let codec_id = params.id();
+        let codec = codec_id.name().to_string();
+        let is_image_container = container == "image2" || container.ends_with("_pipe");
+        if is_image_container || (IMAGE_CODECS.contains(&codec.as_str()) && stream.frames() <= 1) {
+            return Err(ItemError::new(
+                ErrorKind::NotVideo,
+                format!("a still image ({codec} in {container}), not a video"),
+            ));
+        }
+        let raw = ffi::raw_parameters(&params);
+        let (width, height) = (raw.width, raw.height);
+        if width as u64 * height as u64 > MAX_PIXELS {
+            return Err(ItemError::new(
+                ErrorKind::TooLarge,
+                format!("frames are {width}x{height}, more than the {MAX_PIXELS}-pixel cap"),
+            ));
+        }
+        let tb = stream.time_base();
+        if tb.numerator() <= 0 || tb.denominator() <= 0 {
+            return Err(ItemError::new(
+                ErrorKind::Unreadable,
+                "the video stream has no time base",
+            ));
+        }
+        let time_base = (tb.numerator() as i64, tb.denominator() as i64);
+        let avg_rate = stream.avg_frame_rate();
+        let fps = rational_f64(avg_rate).or_else(|| rational_f64(stream.rate()));
+        let default_frame_duration = fps
+            .map(|f| ((time_base.1 as f64) / (time_base.0 as f64) / f).round() as i64)
+            .filter(|d| *d > 0)
+            .unwrap_or(1);
+        let (orientation, rotation) = stream_display_matrix(&stream)
+            .map(|m| Orientation::from_display_matrix(&m))
+            .unwrap_or_default();
+        let (display_width, display_height) = orientation.display_size(width, height, raw.sar);
+        let container_duration_ms = (input.duration() > 0).then(|| input.duration() / 1000);
+        let facts = VideoFacts {
+            container,
+            codec,
+            profile: ffi::profile_name(codec_id, raw.profile),
+            width,
+            height,
+            display_width,
+            display_height,
+            rotation,
+            fps,
+            duration_ms: None,
+            container_duration_ms,
+            start_ms: 0,
+            pixel_format: ffi::pixel_format(raw.format)
+                .map_or_else(|| "unknown".into(), ffi::pixel_format_name),
+            color_range: color_range_name(raw.color_range),
+            color_space: color_space_name(raw.color_space),
+            has_audio,
+            bytes,
+        };
+        let stream_index = stream.index();
+        Ok(OpenVideo {
+            input,
+            stream_index,
+            time_base,
+            default_frame_duration,
+            orientation,
+            facts,
+            open_time: started.elapsed(),
+            scan_time: Duration::ZERO,
+        })
+    }
+
+    /// Reads the video packets up to the cap (`max_ms`, 0 = all) without decoding, and returns
+    /// the timeline the plan is built from. Also fills `facts.duration_ms` and `start_ms`.
+    pub fn scan(&mut self, max_ms: u64, deadline: Deadline) -> Result<Timeline, ItemError> {
+        let started = Instant::now();
+        let timeline = self.scan_packets(max_ms, deadline);
+        self.scan_time = started.elapsed();
+        timeline
+    }
+
+    fn scan_packets(&mut self, max_ms: u64, deadline: Deadline) -> Result<Timeline, ItemError> {
+        let (tb_num, tb_den) = self.time_base;
+        let cap_tb = (max_ms > 0).then(|| {
+            ((max_ms as i128 * tb_den as i128) / (tb_num as i128 * 1000)).min(i64::MAX as i128)
+                as i64
+        });
+        let mut packets: Vec<PacketInfo> = Vec::new();
+        let mut min_pts = i64::MAX;
+        let mut end_pts = i64::MIN;
+        let mut stopped_at_cap = false;
+        let mut last_dts: Option<i64> = None;
+        let mut packet = Packet::empty();
+        let mut bad_reads = 0u32;
+        loop {
+            if deadline.passed() {
+                return Err(ItemError::new(
+                    ErrorKind::Timeout,
+                    "demuxing: deadline passed",
+                ));
+            }
+            match ffi::read_packet(&mut packet, &mut self.input) {
+                Ok(()) => {}
+                Err(ffmpeg::Error::Eof) => break,
+                Err(ffmpeg::Error::InvalidData) if bad_reads < 64 => {
+                    bad_reads += 1;
+                    continue;
+                }
+                Err(err) => {
+                    if packets.is_empty() {
+                        return Err(ff_error(ErrorKind::Unreadable, "reading packets", err));
+                    }
+                    return Err(ff_error(
+                        ErrorKind::Truncated,
+                        &format!("reading packets after {} frames", packets.len()),
+                        err,
+                    ));
+                }
+            }
+            if packet.stream() != self.stream_index {
+                continue;
+            }
+            let pts = match (packet.pts(), packet.dts()) {
+                (Some(pts), _) => pts,
+                (None, Some(dts)) => dts,
+                (None, None) => match packets.last() {
+                    Some(prev) => prev.pts + prev.duration.max(self.default_frame_duration),
+                    None => 0,
+                },
+            };
+            let duration = if packet.duration() > 0 {
+                packet.duration()
+            } else {
+                self.default_frame_duration
+            };
+            let discard = packet.flags().bits() & ffmpeg::ffi::AV_PKT_FLAG_DISCARD != 0;
+            if packet.is_corrupt() {
+                return Err(ItemError::new(
+                    ErrorKind::Truncated,
+                    format!(
+                        "packet {} at pts {} ms is incomplete: the file ends early or is damaged",
+                        packets.len(),
+                        pts_to_ms(pts, self.time_base)
+                    ),
+                ));
+            }
+            packets.push(PacketInfo {
+                pts,
+                duration,
+                key: packet.is_key(),
+                discard,
+            });
+            if !discard {
+                min_pts = min_pts.min(pts);
+                end_pts = end_pts.max(pts.saturating_add(duration));
+            }
+            if let (Some(cap), true) = (cap_tb, min_pts != i64::MAX) {
+                // Decode order: once dts reaches first + cap no later packet can be shown earlier.
+                let dts = packet.dts().or(last_dts).unwrap_or(pts);
+                last_dts = Some(dts);
+                if dts >= min_pts.saturating_add(cap) {
+                    stopped_at_cap = true;
+                    break;
+                }
+            }
+        }
+        if min_pts == i64::MAX {
+            return Err(ItemError::new(
+                ErrorKind::NoFrames,
+                "the video stream has no packets",
+            ));
+        }
+        let timeline = Timeline {
+            packets,
+            time_base: self.time_base,
+            first_pts: min_pts,
+            end_pts,
+            stopped_at_cap,
+        };
+        self.facts.start_ms = pts_to_ms(min_pts, self.time_base);
+        if !stopped_at_cap {
+            self.facts.duration_ms = Some(timeline.duration_ms());
+        }
+        Ok(timeline)
+    }
+}
