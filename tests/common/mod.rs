@@ -55,20 +55,6 @@ pub fn scripts_dir() -> PathBuf {
     repo_dir().join("scripts")
 }
 
-/// The shared sample corpus: `<repo>/../shared/corpus`.
-///
-/// CI places a copy of `shared/` beside the clone, so this exists in CI; panics
-/// with a clear message if it does not exist.
-pub fn shared_corpus() -> PathBuf {
-    let p = repo_dir().join("..").join("shared").join("corpus");
-    assert!(
-        p.is_dir(),
-        "shared corpus not found at {} (it must sit beside the repository clone: <clone>/../shared/corpus)",
-        p.display()
-    );
-    p
-}
-
 // ---------------------------------------------------------------------------
 // Running the binary
 // ---------------------------------------------------------------------------
