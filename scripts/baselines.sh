@@ -44,15 +44,18 @@ here=$(cd "$(dirname "$0")" && pwd)
 peer() { # name, python, script
   [[ -n $2 ]] || return 0
   rm -rf "$tmp/out"; mkdir -p "$tmp/out"
-  local start end k
+  local start end k i pid pids=() failed=0
   start=$(date +%s.%N)
   for ((k = 0; k < jobs; k++)); do
     local share=()
     for ((i = k; i < n; i += jobs)); do share+=("${videos[i]}"); done
-    ((${#share[@]})) && "$2" "$here/peers/$3" "$cap" "$tmp/out" "${share[@]}" &
+    ((${#share[@]})) || continue
+    "$2" "$here/peers/$3" "$cap" "$tmp/out" "${share[@]}" &
+    pids+=($!)
   done
-  wait
+  for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
   end=$(date +%s.%N)
+  ((failed == 0)) || { echo "baselines.sh: $1 failed ($2 $here/peers/$3)" >&2; return 1; }
   local frames; frames=$(find "$tmp/out" -name '*.jpg' | wc -l)
   awk -v m="$1" -v s="$start" -v e="$end" -v n="$n" -v f="$frames" \
     'BEGIN { t = e - s; printf "%s\t%.2f\t%.2f\t%d\n", m, t, n / t, f }'
