@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Regenerate reelframe's bundled sample videos into this script's own folder (deterministic).
-# Derived clips follow the recipe of shared/corpus/make_workload.sh; real clips are plain copies.
-# usage: make_samples.sh [SRC_DIR]   (SRC_DIR defaults to ../../shared/corpus/real relative to this script)
+# Derived clips follow the recipe of scripts/make_workload.sh; real clips are plain copies.
+# usage: make_samples.sh [SRC_DIR]   (SRC_DIR holds the real clips; it defaults to this script's own
+# folder, which already has them, so by default only the derived clips are remade)
 set -euo pipefail
 if [[ ${1:-} == -h || ${1:-} == --help || $# -gt 1 ]]; then
   echo "usage: make_samples.sh [SRC_DIR]" >&2
   exit 2
 fi
 here=$(cd "$(dirname "$0")" && pwd)
-src=$(cd "${1:-$here/../../shared/corpus/real}" && pwd)
+src=$(cd "${1:-$here}" && pwd)
 out=$here
 command -v ffmpeg >/dev/null || { echo "make_samples.sh: ffmpeg not found" >&2; exit 1; }
 
@@ -44,9 +45,11 @@ ff -stream_loop -1 -i "$src/chaplin.mp4" -t 8 -an -vf "scale=640:360:flags=lancz
 ff -display_rotation 90 -i "$tmp" -c copy "${bx[@]}" "$out/rotated90.mp4" 2>/dev/null \
   || ff -i "$tmp" -c copy "${bx[@]}" -metadata:s:v:0 rotate=90 "$out/rotated90.mp4"
 
-# real clips, unchanged
-for f in fire2.mp4 no_duration.webm smpte-2997.mp4 big_buck_bunny_0_30.webm chaplin.mp4; do
-  cp "$src/$f" "$out/$f"
-  chmod 644 "$out/$f"
-done
+# real clips, unchanged (nothing to copy when they are read from this folder)
+if [[ $src != "$out" ]]; then
+  for f in fire2.mp4 no_duration.webm smpte-2997.mp4 big_buck_bunny_0_30.webm chaplin.mp4 example.mp4; do
+    cp "$src/$f" "$out/$f"
+    chmod 644 "$out/$f"
+  done
+fi
 du -sh "$out"

@@ -161,7 +161,7 @@ fn bench_compares_with_ffmpeg_and_reports_every_run() {
     );
     assert_eq!(method(&report, "decode-only-floor")["frames"], 0);
 
-    // the command lines are those of anchors.sh
+    // the command lines are those of scripts/baselines.sh
     let command: Vec<&str> = method(&report, "ffmpeg-keyframes-parallel")["command"]
         .as_array()
         .unwrap()

@@ -2,7 +2,7 @@
 //! decoding with frame threads) gives every target the very same picture, byte for byte, as
 //! decoding every packet; and the shortcuts really do less work. Also `--tolerance`.
 //!
-//! Runs the library in-process on every clip in `samples/` and `shared/corpus/real/`.
+//! Runs the library in-process on every clip in `samples/`.
 
 mod common;
 
@@ -17,35 +17,41 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// Every clip the tests may decode: the samples and the shared corpus's real clips.
+/// The clips `samples/` must hold: H.264 High with B-frames (one GOP, many GOPs, rotated),
+/// Constrained Baseline with two GOPs, a VFR phone clip, HEVC, VP8 and VP9.
+const EXPECTED_CLIPS: [&str; 10] = [
+    "big_buck_bunny_0_30.webm",
+    "chaplin.mp4",
+    "example.mp4",
+    "fire2.mp4",
+    "hevc_portrait.mp4",
+    "long_62s.mp4",
+    "no_duration.webm",
+    "portrait_h264_aac.mp4",
+    "rotated90.mp4",
+    "smpte-2997.mp4",
+];
+
+/// Every clip in `samples/`, sorted; panics if one of [`EXPECTED_CLIPS`] is missing, so the set
+/// cannot shrink unnoticed (a new sample joins on its own).
 fn clips() -> Vec<PathBuf> {
-    let mut clips = Vec::new();
-    for dir in [samples_dir(), shared_corpus().join("real")] {
-        let mut found: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| {
-                matches!(
-                    p.extension().and_then(|e| e.to_str()),
-                    Some("mp4" | "webm" | "mov" | "mkv")
-                )
-            })
-            .collect();
-        found.sort();
-        for clip in found {
-            // the corpus repeats some samples: decode each clip once
-            if !clips
-                .iter()
-                .any(|c: &PathBuf| c.file_name() == clip.file_name())
-            {
-                clips.push(clip);
-            }
-        }
+    let mut clips: Vec<PathBuf> = std::fs::read_dir(samples_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            matches!(
+                p.extension().and_then(|e| e.to_str()),
+                Some("mp4" | "webm" | "mov" | "mkv")
+            )
+        })
+        .collect();
+    clips.sort();
+    for name in EXPECTED_CLIPS {
+        assert!(
+            clips.iter().any(|c| c.file_name() == Some(name.as_ref())),
+            "samples/{name} is missing; found {clips:?}"
+        );
     }
-    assert!(
-        clips.len() >= 10,
-        "expected the sample clips, found {clips:?}"
-    );
     clips
 }
 
@@ -327,11 +333,7 @@ fn keyframes_of_an_open_gop_hevc_stream_all_come_out() {
     let clip = dir.path().join("hevc_open_gop.mp4");
     let status = std::process::Command::new("ffmpeg")
         .args(["-nostdin", "-loglevel", "error", "-y", "-i"])
-        .arg(
-            shared_corpus()
-                .join("real")
-                .join("big_buck_bunny_0_30.webm"),
-        )
+        .arg(sample("big_buck_bunny_0_30.webm"))
         .args([
             "-t",
             "20",

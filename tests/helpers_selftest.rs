@@ -1,19 +1,13 @@
 //! Self-tests for the shared integration-test helpers in `tests/common/mod.rs`,
-//! run against the real clips in `shared/corpus/real` (not `samples/`).
+//! run against the real (not re-encoded) clips in `samples/`: `chaplin.mp4`,
+//! `fire2.mp4` and `big_buck_bunny_0_30.webm`, unchanged copies of their sources
+//! (see `samples/LICENSES.md`).
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use common::*;
-
-/// A clip from the shared corpus.
-fn real(name: &str) -> PathBuf {
-    let p = shared_corpus().join("real").join(name);
-    assert!(p.is_file(), "missing corpus clip {}", p.display());
-    p
-}
 
 /// Builds a `ProbeFrame` for the synthetic `frame_displayed_at` tests.
 fn pf(pts: i64) -> ProbeFrame {
@@ -28,7 +22,7 @@ fn pf(pts: i64) -> ProbeFrame {
 #[test]
 fn paths_resolve() {
     assert!(repo_dir().join("Cargo.toml").is_file());
-    assert!(shared_corpus().join("make_broken.sh").is_file());
+    assert!(scripts_dir().join("make_broken.sh").is_file());
     assert!(reelframe_bin().ends_with(if cfg!(windows) {
         "reelframe.exe"
     } else {
@@ -44,7 +38,7 @@ fn sample_panics_when_missing() {
 
 #[test]
 fn probe_streams() {
-    let s = ffprobe_video_stream(&real("chaplin.mp4"));
+    let s = ffprobe_video_stream(&sample("chaplin.mp4"));
     assert_eq!(
         s,
         ProbeStream {
@@ -59,7 +53,7 @@ fn probe_streams() {
     );
     assert_eq!(s.rotation_cw(), 0);
 
-    let f = ffprobe_video_stream(&real("fire2.mp4"));
+    let f = ffprobe_video_stream(&sample("fire2.mp4"));
     assert_eq!((f.codec.as_str(), f.width, f.height), ("h264", 1280, 720));
     assert_eq!(f.time_base, (1, 90000));
     assert_eq!(
@@ -69,7 +63,7 @@ fn probe_streams() {
     assert_eq!(f.rotation_cw(), 180);
     assert_eq!(f.upright_size(), (1280, 720));
 
-    let w = ffprobe_video_stream(&real("big_buck_bunny_0_30.webm"));
+    let w = ffprobe_video_stream(&sample("big_buck_bunny_0_30.webm"));
     assert_eq!(
         (w.codec.as_str(), w.time_base, w.start_pts),
         ("vp8", (1, 1000), Some(3))
@@ -78,7 +72,7 @@ fn probe_streams() {
 
 #[test]
 fn frames_match_count_frames() {
-    let clip = real("chaplin.mp4");
+    let clip = sample("chaplin.mp4");
     let frames = ffprobe_frames(&clip);
     let out = Command::new("ffprobe")
         .args(["-v", "error", "-select_streams", "v:0", "-count_frames"])
@@ -104,7 +98,7 @@ fn frames_match_count_frames() {
 
 #[test]
 fn packets_in_file_order() {
-    let packets = ffprobe_packets(&real("chaplin.mp4"));
+    let packets = ffprobe_packets(&sample("chaplin.mp4"));
     assert_eq!(packets.len(), 241);
     assert!(packets[0].key);
     assert_eq!(packets[0].pts, 0);
@@ -139,7 +133,7 @@ fn displayed_at_synthetic() {
 
 #[test]
 fn displayed_at_real_clips() {
-    let frames = ffprobe_frames(&real("chaplin.mp4"));
+    let frames = ffprobe_frames(&sample("chaplin.mp4"));
     let tb = (1, 12800);
     let first = frames[0].pts;
     assert_eq!(frame_displayed_at(&frames, first, tb, 0).pts, 0);
@@ -162,7 +156,7 @@ fn displayed_at_real_clips() {
     );
 
     // webm whose first video frame is at pts 3 (ms): t is relative to it.
-    let bbb = ffprobe_frames(&real("big_buck_bunny_0_30.webm"));
+    let bbb = ffprobe_frames(&sample("big_buck_bunny_0_30.webm"));
     assert_eq!(
         &bbb[..3].iter().map(|f| f.pts).collect::<Vec<_>>(),
         &[3, 45, 86]
@@ -231,7 +225,7 @@ fn region_means() {
 
 #[test]
 fn reference_png_fire2_is_upright_and_landscape() {
-    let clip = real("fire2.mp4");
+    let clip = sample("fire2.mp4");
     let tmp = tempfile::tempdir().unwrap();
     let first = ffprobe_frames(&clip)[0].pts;
     let png = tmp.path().join("fire2_first.png");
@@ -275,7 +269,7 @@ fn reference_png_fire2_is_upright_and_landscape() {
 
 #[test]
 fn reference_rgb_picks_exact_pts() {
-    let clip = real("chaplin.mp4");
+    let clip = sample("chaplin.mp4");
     let tmp = tempfile::tempdir().unwrap();
     // Two neighbouring B-frames (pts 512 and 1024) must give different images,
     // and asking twice for one pts gives identical images.
@@ -291,7 +285,7 @@ fn reference_rgb_picks_exact_pts() {
 #[should_panic(expected = "wrote no frame")]
 fn reference_png_panics_for_missing_pts() {
     let tmp = tempfile::tempdir().unwrap();
-    ffmpeg_reference_png(&real("chaplin.mp4"), 513, &tmp.path().join("x.png"));
+    ffmpeg_reference_png(&sample("chaplin.mp4"), 513, &tmp.path().join("x.png"));
 }
 
 #[test]
@@ -302,7 +296,7 @@ fn reference_png_uses_stream_pts_when_file_starts_late() {
     let clip = tmp.path().join("late.mp4");
     let out = Command::new("ffmpeg")
         .args(["-nostdin", "-v", "error", "-y", "-i"])
-        .arg(real("chaplin.mp4"))
+        .arg(sample("chaplin.mp4"))
         .args(["-t", "0.5", "-an", "-c:v", "copy", "-output_ts_offset", "5"])
         .arg(&clip)
         .output()

@@ -43,25 +43,16 @@ pub fn sample(name: &str) -> PathBuf {
     let p = samples_dir().join(name);
     assert!(
         p.is_file(),
-        "sample file {} is missing (expected in {}; copy it from shared/corpus/real)",
+        "sample file {} is missing (expected in {}; see samples/LICENSES.md)",
         name,
         samples_dir().display()
     );
     p
 }
 
-/// The shared sample corpus: `<repo>/../shared/corpus`.
-///
-/// CI places a copy of `shared/` beside the clone, so this exists in CI; panics
-/// with a clear message if it does not exist.
-pub fn shared_corpus() -> PathBuf {
-    let p = repo_dir().join("..").join("shared").join("corpus");
-    assert!(
-        p.is_dir(),
-        "shared corpus not found at {} (it must sit beside the repository clone: <clone>/../shared/corpus)",
-        p.display()
-    );
-    p
+/// The repository's helper scripts: `<repo>/scripts` (test-input generators, baselines).
+pub fn scripts_dir() -> PathBuf {
+    repo_dir().join("scripts")
 }
 
 // ---------------------------------------------------------------------------
@@ -532,11 +523,12 @@ pub fn region_mean_rgb(img: &image::RgbImage, x0: f64, y0: f64, x1: f64, y1: f64
 // Files
 // ---------------------------------------------------------------------------
 
-/// Runs `bash <shared_corpus>/make_broken.sh DIR` (deterministic broken inputs
-/// derived from chaplin.mp4) and returns the files it produced in `dir`, sorted,
-/// excluding any `image.jpg` leftover. Panics with the script's stderr on failure.
+/// Runs `bash <repo>/scripts/make_broken.sh DIR` (deterministic broken inputs
+/// derived from `samples/chaplin.mp4`; needs `ffmpeg` and `python3`) and returns the
+/// files it produced in `dir`, sorted, excluding any `image.jpg` leftover. Panics
+/// with the script's stderr on failure.
 pub fn make_broken(dir: &Path) -> Vec<PathBuf> {
-    let script = shared_corpus().join("make_broken.sh");
+    let script = scripts_dir().join("make_broken.sh");
     let out = Command::new("bash")
         .arg(&script)
         .arg(dir)
