@@ -156,9 +156,11 @@ pub struct ExtractArgs {
     #[arg(short, long)]
     pub jobs: Option<usize>,
 
-    /// Process only shard INDEX of COUNT of the input (by a hash of content_id), for array jobs:
-    /// e.g. `--shard $JOB_COMPLETION_INDEX/16` on a Kubernetes Indexed Job.
-    #[arg(long, value_name = "INDEX/COUNT")]
+    /// Process only shard INDEX of COUNT of the input (by a hash of content_id), for array jobs.
+    /// `auto/COUNT` takes INDEX from the engine (Kubernetes Indexed Jobs, AWS Batch arrays,
+    /// Slurm arrays); `auto` also takes COUNT where the engine gives it (Slurm). Each shard's
+    /// records default to their own file, `records.shard-IIII-of-NNNN.jsonl`.
+    #[arg(long, value_name = "INDEX/COUNT|auto[/COUNT]")]
     pub shard: Option<String>,
 
     /// Videos fetched ahead of the decoders (at most JOBS + N videos in memory at once)
@@ -181,6 +183,16 @@ pub struct ExtractArgs {
     /// Largest video accepted (`2G`, `500M`, bytes).
     #[arg(long, value_name = "SIZE", default_value = "2G")]
     pub max_bytes: String,
+
+    /// Largest frame accepted, in pixels (width × height), checked against the container's
+    /// size and every decoded frame; a larger one fails the item as `frame_too_large`.
+    #[arg(long, value_name = "PIXELS", default_value_t = crate::pipeline::demux::MAX_PIXELS)]
+    pub max_pixels: u64,
+
+    /// Longest input row (a JSON line or CSV record) read; a longer one is skipped without
+    /// being held in memory and gets an `invalid_input` record with its line number.
+    #[arg(long, value_name = "SIZE", default_value = "1M")]
+    pub max_row_bytes: String,
 
     /// Remote fetches and uploads.
     #[command(flatten)]

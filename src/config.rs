@@ -298,6 +298,16 @@ impl ExtractConfig {
             Some(location) => StoreTarget::S3(location),
             None => StoreTarget::Dir(args.out.clone()),
         };
+        let shard = args
+            .shard
+            .as_deref()
+            .map(|spec| Shard::resolve(spec, &|name| std::env::var(name).ok()))
+            .transpose()?;
+        // each shard's records are its own file, so shards on one output never contend
+        let records_name = match shard {
+            Some(s) => format!("records.shard-{:04}-of-{:04}.jsonl", s.index, s.count),
+            None => "records.jsonl".to_string(),
+        };
         let s3_records = |location: S3Location| {
             let journal = args.journal.clone().unwrap_or_else(|| {
                 let mut path = PathBuf::from(".reelframe").join(safe_segment(&location.bucket));
@@ -318,11 +328,11 @@ impl ExtractConfig {
                 None => RecordsTarget::File(p.clone()),
             },
             None => match &store {
-                StoreTarget::Dir(dir) => RecordsTarget::File(dir.join("records.jsonl")),
+                StoreTarget::Dir(dir) => RecordsTarget::File(dir.join(&records_name)),
                 StoreTarget::S3(location) => {
                     let key = match location.key.as_str() {
-                        "" => "records.jsonl".to_string(),
-                        prefix => format!("{prefix}/records.jsonl"),
+                        "" => records_name.clone(),
+                        prefix => format!("{prefix}/{records_name}"),
                     };
                     s3_records(S3Location {
                         bucket: location.bucket.clone(),
@@ -336,10 +346,18 @@ impl ExtractConfig {
             .as_deref()
             .map(UrlTemplate::parse)
             .transpose()?;
+        let max_row_bytes = parse_size(&args.max_row_bytes).context("--max-row-bytes")?;
+        if !(1024..=1 << 30).contains(&max_row_bytes) {
+            bail!("--max-row-bytes must be between 1K and 1G");
+        }
         let defaults = ItemDefaults {
             video_url_template,
             platform: platform.clone(),
+            max_row_bytes: max_row_bytes as usize,
         };
+        if args.max_pixels < 64 * 64 {
+            bail!("--max-pixels must be at least 4096 (64×64)");
+        }
         let avro = match (args.records_format, &records) {
             (RecordsFormat::Jsonl, _) => None,
             (RecordsFormat::Avro, RecordsTarget::File(p)) => Some(p.with_extension("avro")),
@@ -366,7 +384,7 @@ impl ExtractConfig {
             store,
             network: network_from_args(&args.network, max_bytes)?,
             prefetch,
-            shard: args.shard.as_deref().map(Shard::parse).transpose()?,
+            shard,
             records,
             options: ExtractOptions {
                 sampling,
@@ -378,6 +396,7 @@ impl ExtractConfig {
                 quality: args.quality,
                 thumbnail_max_side: args.thumbnail_max_side,
                 decode_threads: args.decode_threads,
+                max_pixels: args.max_pixels,
                 item_timeout: parse_duration(&args.item_timeout)?,
                 platform,
                 upload_concurrency: args.upload_concurrency,

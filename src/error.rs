@@ -40,8 +40,14 @@ pub enum ErrorKind {
     Io,
     /// The video is zero bytes long.
     EmptyFile,
-    /// The video is larger than `--max-bytes`, or its frames larger than the pixel cap.
+    /// The video is larger than `--max-bytes`.
     TooLarge,
+    /// A frame is larger than `--max-pixels` (as the container says, or as decoded: a stream
+    /// can change size after its header).
+    FrameTooLarge,
+    /// The row repeats a content ID an earlier row of the same run already has; that row is
+    /// processed, this one is not.
+    Duplicate,
     /// The bytes are not a container FFmpeg recognises (random bytes, a missing `moov` atom).
     Unreadable,
     /// The file is a still image or another non-video medium.

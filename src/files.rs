@@ -106,6 +106,35 @@ pub fn write_atomic(dest: &Path, bytes: &[u8], durability: Durability) -> io::Re
     file.commit(durability)
 }
 
+/// Removes the temporary files a killed writer left in `dir` (and, with `recursive`, in every
+/// folder below it): names starting with [`TEMP_PREFIX`], and the `*.compact-*.tmp` files of
+/// earlier versions. Returns how many were removed. Call only while no other writer can be
+/// writing there (the caller holds the output's lock).
+pub fn remove_temp_files(dir: &Path, recursive: bool) -> io::Result<u64> {
+    let mut removed = 0;
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(0),
+        Err(err) => return Err(err),
+    };
+    for entry in entries {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if kind.is_dir() && recursive {
+            removed += remove_temp_files(&entry.path(), true)?;
+        } else if kind.is_file()
+            && (name.starts_with(TEMP_PREFIX)
+                || (name.contains(".compact-") && name.ends_with(".tmp")))
+        {
+            std::fs::remove_file(entry.path())?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
 /// Longest segment kept readable; longer ones are cut and suffixed with a hash of the whole.
 const MAX_SEGMENT_BYTES: usize = 120;
 

@@ -1,6 +1,7 @@
 //! `reelframe extract`: inputs → pipeline → records, with progress and a summary.
 
 use crate::config::{ExtractConfig, RecordsTarget, StoreTarget};
+use crate::files::remove_temp_files;
 use crate::pipeline::demux::init_ffmpeg;
 use crate::pipeline::input::open::{count_rows, download_list, open_rows, InputSpec};
 use crate::pipeline::input::InputRow;
@@ -9,7 +10,7 @@ use crate::pipeline::net::io_runtime;
 use crate::pipeline::net::s3::LazyClient;
 use crate::pipeline::record::avro::write_avro_from_jsonl;
 use crate::pipeline::record::sink::{S3JournalSink, S3Records};
-use crate::pipeline::record::{JsonlSink, RecordSink, ResumeLog};
+use crate::pipeline::record::{JsonlSink, RecordSink, RecordsLock, ResumeLog};
 use crate::pipeline::run::{run as run_items, NoProgress, Progress, RunSettings};
 use crate::pipeline::source::{HttpSource, LocalSource, S3Source, Sources};
 use crate::pipeline::store::{DirStore, FrameStore, S3Store};
@@ -74,6 +75,7 @@ impl Progress for BarProgress {
             Outcome::Failed(_) => {
                 self.failed.fetch_add(1, Relaxed);
             }
+            Outcome::Duplicate => {}
         }
         self.update_message();
         self.bar.inc(1);
@@ -127,6 +129,31 @@ pub fn run(config: &ExtractConfig) -> Result<i32> {
                 .block_on(store.check())
                 .with_context(|| format!("checking --out {location}"))?;
             Arc::new(store)
+        }
+    };
+    // one owner per records file: a second run on the same output stops here, before any work
+    let records_lock = match config.records.journal() {
+        None => None,
+        Some(path) => {
+            let folder = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(std::path::Path::new("."));
+            std::fs::create_dir_all(folder)
+                .with_context(|| format!("creating the records folder {}", folder.display()))?;
+            let lock = RecordsLock::acquire(path)?;
+            if lock.previous_run_was_killed() {
+                let mut removed = remove_temp_files(folder, false)?;
+                if let StoreTarget::Dir(dir) = &config.store {
+                    removed += remove_temp_files(dir, true)
+                        .with_context(|| format!("cleaning {}", dir.display()))?;
+                }
+                tracing::info!(
+                    removed,
+                    "the last run on this output was killed: removed the temporary files it left"
+                );
+            }
+            Some(lock)
         }
     };
     // remote input lists: downloaded first (to temporary files that live until the end)
@@ -270,6 +297,11 @@ pub fn run(config: &ExtractConfig) -> Result<i32> {
                 .block_on(object.upload(avro, "application/avro", Some("avro")))
                 .with_context(|| format!("uploading Avro records beside {}", object.location()))?;
         }
+    }
+    if let Some(lock) = records_lock {
+        let path = lock.path().display().to_string();
+        lock.release()
+            .with_context(|| format!("releasing {path}"))?;
     }
     if let Some(path) = &config.stats_json {
         let snapshot = extractor.metrics().snapshot(&summary, started.elapsed());

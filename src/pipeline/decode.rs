@@ -13,7 +13,7 @@ drain steps are named as libavcodec names them.
 
 use crate::error::{ErrorKind, ItemError};
 use crate::pipeline::deadline::Deadline;
-use crate::pipeline::demux::{ff_error, OpenVideo};
+use crate::pipeline::demux::{ff_error, OpenVideo, MAX_PIXELS};
 use crate::pipeline::ffi;
 use crate::pipeline::sample::{pts_to_ms, PacketRange, Plan, Target, Timeline};
 use crate::pipeline::source::VideoData;
@@ -58,6 +58,10 @@ pub struct DecodeOptions {
     /// Send only the packets from each target's keyframe to the target, draining and flushing
     /// the decoder between such ranges instead of decoding the rest of each GOP.
     pub skip_gop_tails: bool,
+    /// Largest decoded frame accepted, in pixels: a stream may change size after its header,
+    /// so every frame is checked before it is converted ([`ErrorKind::FrameTooLarge`]), and
+    /// the decoder is told not to allocate larger ones.
+    pub max_pixels: u64,
 }
 
 impl Default for DecodeOptions {
@@ -66,6 +70,7 @@ impl Default for DecodeOptions {
             threads: 1,
             skip_non_reference: true,
             skip_gop_tails: true,
+            max_pixels: MAX_PIXELS,
         }
     }
 }
@@ -96,6 +101,8 @@ struct Tally {
     first_error: Option<String>,
     /// Time spent inside `on_frame`, subtracted from the decoder's time.
     callback_time: Duration,
+    /// Largest frame accepted, in pixels.
+    max_pixels: u64,
 }
 
 /// The pts the scan assigned to `packet` (pts, else dts), when the packet carries one.
@@ -111,7 +118,11 @@ fn rewind(input: &mut Input, stream_index: usize, timeline: &Timeline) -> bool {
         .is_some_and(|first| ffi::seek_to(input, stream_index, first.pts))
 }
 
-fn open_decoder(video: &OpenVideo, threads: usize) -> Result<ffmpeg::decoder::Video, ItemError> {
+fn open_decoder(
+    video: &OpenVideo,
+    threads: usize,
+    max_pixels: u64,
+) -> Result<ffmpeg::decoder::Video, ItemError> {
     let stream = video
         .input
         .stream(video.stream_index)
@@ -127,6 +138,7 @@ fn open_decoder(video: &OpenVideo, threads: usize) -> Result<ffmpeg::decoder::Vi
         count: threads,
         ..Default::default()
     });
+    ffi::set_max_pixels(&mut context, max_pixels);
     let mut decoder = context.decoder().video().map_err(|err| match err {
         ffmpeg::Error::DecoderNotFound => ItemError::new(
             ErrorKind::UnsupportedCodec,
@@ -150,6 +162,18 @@ where
     F: FnMut(&[Target], &ffmpeg::frame::Video) -> Result<(), ItemError>,
 {
     tally.stats.frames_decoded += 1;
+    let pixels = frame.width() as u64 * frame.height() as u64;
+    if pixels > tally.max_pixels {
+        return Err(ItemError::new(
+            ErrorKind::FrameTooLarge,
+            format!(
+                "a decoded frame is {}x{} ({pixels} pixels), more than --max-pixels {}",
+                frame.width(),
+                frame.height(),
+                tally.max_pixels,
+            ),
+        ));
+    }
     let Some(pts) = frame.pts().or_else(|| frame.timestamp()) else {
         return Ok(());
     };
@@ -341,6 +365,7 @@ pub fn decode_targets(
         errors: 0,
         first_error: None,
         callback_time: Duration::ZERO,
+        max_pixels: options.max_pixels,
     };
     let mut read_to = 0usize;
     // Pass 0 is the optimised one; pass 1 (only if it missed a target) decodes every packet.
@@ -351,8 +376,9 @@ pub fn decode_targets(
             let reopened = OpenVideo::open(data, video.facts.bytes, deadline)?;
             if reopened.stream_index != video.stream_index {
                 return Err(ItemError::new(
-                    ErrorKind::Internal,
-                    "the video stream changed between opening and decoding",
+                    ErrorKind::CorruptData,
+                    "the file reads differently the second time (its video stream changed): the \
+                     container is damaged",
                 ));
             }
             video.input = reopened.input;
@@ -363,7 +389,7 @@ pub fn decode_targets(
         } else {
             (&everything[..], false)
         };
-        let mut decoder = open_decoder(video, threads)?;
+        let mut decoder = open_decoder(video, threads, options.max_pixels)?;
         let end = decode_pass(
             &mut video.input,
             video.stream_index,
@@ -380,8 +406,9 @@ pub fn decode_targets(
         match end {
             PassEnd::Desync if tally.stats.reopened => {
                 return Err(ItemError::new(
-                    ErrorKind::Internal,
-                    "the demuxer returned different packets when reading the video again",
+                    ErrorKind::CorruptData,
+                    "the file reads differently the second time (other packets at the same \
+                     place): its index or data is damaged",
                 ))
             }
             PassEnd::Desync => {

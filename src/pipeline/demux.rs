@@ -24,7 +24,7 @@ use std::io::Cursor;
 use std::sync::{Arc, Once};
 use std::time::{Duration, Instant};
 
-/// Largest frame accepted, in pixels (width × height).
+/// Largest frame accepted by default, in pixels (width × height): 8192×8192 (`--max-pixels`).
 pub const MAX_PIXELS: u64 = 8192 * 8192;
 
 /// Container formats reelframe opens. Image formats are listed so a still image can be named
@@ -169,6 +169,17 @@ pub struct OpenVideo {
     pub open_time: Duration,
     /// Time spent in [`OpenVideo::scan`].
     pub scan_time: Duration,
+    /// Set by [`OpenVideo::scan`] when the data ends before the container's index does.
+    pub truncation: Option<Truncation>,
+}
+
+/// A file whose data ends before its index says (a cut download with its index in front).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Truncation {
+    /// Video packets the file holds.
+    pub packets_read: usize,
+    /// Video packets its index lists.
+    pub packets_indexed: usize,
 }
 
 /// An FFmpeg error as an item error of `kind`; an interrupt is the deadline passing.
@@ -307,12 +318,6 @@ impl OpenVideo {
         }
         let raw = ffi::raw_parameters(&params);
         let (width, height) = (raw.width, raw.height);
-        if width as u64 * height as u64 > MAX_PIXELS {
-            return Err(ItemError::new(
-                ErrorKind::TooLarge,
-                format!("frames are {width}x{height}, more than the {MAX_PIXELS}-pixel cap"),
-            ));
-        }
         let tb = stream.time_base();
         if tb.numerator() <= 0 || tb.denominator() <= 0 {
             return Err(ItemError::new(
@@ -362,6 +367,7 @@ impl OpenVideo {
             facts,
             open_time: started.elapsed(),
             scan_time: Duration::ZERO,
+            truncation: None,
         })
     }
 
@@ -475,6 +481,18 @@ impl OpenVideo {
         self.facts.start_ms = pts_to_ms(min_pts, self.time_base);
         if !stopped_at_cap {
             self.facts.duration_ms = Some(timeline.duration_ms());
+            // The whole stream was read: an index (mp4's sample table, AVI's idx1) that lists
+            // more packets than came means the data ends early, whatever the packets say.
+            let indexed = self
+                .input
+                .stream(self.stream_index)
+                .map_or(0, |s| ffi::index_entries(&s));
+            if indexed > timeline.packets.len() {
+                self.truncation = Some(Truncation {
+                    packets_read: timeline.packets.len(),
+                    packets_indexed: indexed,
+                });
+            }
         }
         Ok(timeline)
     }

@@ -48,6 +48,8 @@ pub struct ExtractOptions {
     pub thumbnail_max_side: u32,
     /// Threads inside one decoder.
     pub decode_threads: usize,
+    /// Largest frame accepted, in pixels (the container's size and every decoded frame).
+    pub max_pixels: u64,
     /// Deadline for one item, from open to the last stored frame.
     pub item_timeout: Duration,
     /// Platform used in keys when the input record has none.
@@ -200,11 +202,35 @@ impl Extractor {
         let mut video = metrics.time(Stage::Demux, || {
             OpenVideo::open(&fetched.data, fetched.bytes, deadline)
         })?;
+        let pixels = u64::from(video.facts.width) * u64::from(video.facts.height);
+        if pixels > self.options.max_pixels {
+            return Err(ItemError::new(
+                ErrorKind::FrameTooLarge,
+                format!(
+                    "frames are {}x{} ({pixels} pixels), more than --max-pixels {}",
+                    video.facts.width, video.facts.height, self.options.max_pixels
+                ),
+            ));
+        }
         let timeline = metrics.time(Stage::Demux, || {
             video.scan(self.options.sampling.max_ms, deadline)
         })?;
         let (facts, orientation) = (video.facts.clone(), video.orientation);
         let plan = sample::plan(&timeline, &self.options.sampling)?;
+        if let Some(cut) = video.truncation {
+            return Err(ItemError::new(
+                ErrorKind::Truncated,
+                format!(
+                    "the file ends after {} of the {} video packets its index lists (at {} ms): \
+                     {} target frames lie in the part that is there, the rest are missing; \
+                     fetch the whole file again",
+                    cut.packets_read,
+                    cut.packets_indexed,
+                    timeline.duration_ms(),
+                    plan.targets.len()
+                ),
+            ));
+        }
         let platform = self.platform_of(item).to_string();
         let keys = ItemKeys::new(&platform, &item.content_id);
         let mut encoder = FrameEncoder::new(self.options.quality, self.options.size)?;
@@ -217,7 +243,10 @@ impl Extractor {
             &fetched.data,
             &timeline,
             &plan,
-            DecodeOptions::with_threads(self.options.decode_threads),
+            DecodeOptions {
+                max_pixels: self.options.max_pixels,
+                ..DecodeOptions::with_threads(self.options.decode_threads)
+            },
             deadline,
             |targets, frame| {
                 let callback_started = Instant::now();
@@ -267,10 +296,13 @@ impl Extractor {
         metrics.add_time(Stage::Demux, stats.demux_time);
         metrics.add_time(Stage::Decode, stats.decode_time);
         metrics.add_decoder_work(stats.packets_sent, stats.frames_decoded);
-        let frames: Vec<FrameRecord> = frames
-            .into_iter()
-            .collect::<Option<Vec<_>>>()
-            .ok_or_else(|| ItemError::new(ErrorKind::Internal, "a target frame has no record"))?;
+        let frames: Vec<FrameRecord> =
+            frames
+                .into_iter()
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| {
+                    ItemError::new(ErrorKind::DecodeFailed, "a target frame was not decoded")
+                })?;
         // frame order, so finish() can match each upload to its frame
         uploads.sort_by_key(|(index, _)| *index);
         let mut uploads: Vec<_> = uploads.into_iter().map(|(_, upload)| upload).collect();

@@ -132,6 +132,15 @@ pub fn raw_parameters(params: &ffmpeg::codec::Parameters) -> RawParameters {
     }
 }
 
+/// How many packets the demuxer's index lists for `stream` (every sample for mp4, the keyframes
+/// for Matroska's cues).
+pub fn index_entries(stream: &ffmpeg::format::stream::Stream) -> usize {
+    // SAFETY: `stream` borrows a valid AVStream of an open format context; the call only reads
+    // the stream's index.
+    let count = unsafe { ffmpeg::ffi::avformat_index_get_entries_count(stream.as_ptr()) };
+    count.max(0) as usize
+}
+
 /// Moves the demuxer of `input` back to the packet of `stream_index` at `pts` (the stream's
 /// first). Returns false if the demuxer cannot seek.
 pub fn seek_to(input: &mut Input, stream_index: usize, pts: i64) -> bool {
@@ -148,6 +157,14 @@ pub fn seek_to(input: &mut Input, stream_index: usize, pts: i64) -> bool {
         )
     };
     ret >= 0
+}
+
+/// Tells a decoder not to allocate frames of more than `max_pixels` pixels (libavcodec's
+/// `max_pixels` option: a larger size is refused with an error instead of allocated).
+pub fn set_max_pixels(context: &mut ffmpeg::codec::context::Context, max_pixels: u64) {
+    // SAFETY: `context` is a valid, not yet opened AVCodecContext borrowed mutably; max_pixels is
+    // a plain int64 field libavcodec reads when it opens the codec and sizes frames.
+    unsafe { (*context.as_mut_ptr()).max_pixels = max_pixels.min(i64::MAX as u64) as i64 };
 }
 
 /// Sets the colour matrix (`matrix`, an `SWS_CS_*` value) and input range of a swscale

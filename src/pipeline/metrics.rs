@@ -21,6 +21,8 @@ pub enum Outcome {
     },
     /// Failed, with this kind of error.
     Failed(ErrorKind),
+    /// The row repeats a content ID an earlier row of the run has: not processed twice.
+    Duplicate,
 }
 
 /// Counts for a whole run.
@@ -32,7 +34,8 @@ pub struct Summary {
     pub failed: u64,
     /// Items skipped because an earlier run completed them.
     pub skipped: u64,
-    /// Input rows repeating a content ID already handled in this run (not processed twice).
+    /// Input rows repeating a content ID an earlier row of this run has (each has a `duplicate`
+    /// record naming that row; not processed twice).
     pub duplicates: u64,
     /// Frames written in this run.
     pub frames: u64,

@@ -11,9 +11,12 @@ use crate::error::ItemError;
 use crate::pipeline::extract::Extractor;
 use crate::pipeline::input::{InputRow, Item};
 use crate::pipeline::metrics::{Outcome, Summary};
-use crate::pipeline::record::{invalid_row_record, item_record, RecordSink, ResumeLog, SeenIds};
+use crate::pipeline::record::{
+    duplicate_record, invalid_row_record, item_record, RecordSink, ResumeLog, SeenIds,
+};
 use crate::pipeline::source::Fetched;
 use serde_json::{Map, Value};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 
@@ -82,6 +85,9 @@ pub fn run(
     let (record_tx, record_rx) = crossbeam_channel::unbounded::<Record>();
     let mut summary = Summary::default();
     let mut sink_error: Option<std::io::Error> = None;
+    // Set when records can no longer be written (a full disk): no new item starts, since its
+    // record could not be kept; the items in flight finish and the run ends with the error.
+    let stop = AtomicBool::new(false);
 
     std::thread::scope(|scope| {
         // The single writer: one record per row, flushed as it arrives.
@@ -91,6 +97,7 @@ pub fn run(
                 if sink_error.is_none() {
                     if let Err(err) = sink.write(&record) {
                         sink_error = Some(err);
+                        stop.store(true, Ordering::SeqCst);
                     }
                 }
                 match outcome {
@@ -99,6 +106,7 @@ pub fn run(
                         counts.frames += frames;
                     }
                     Outcome::Failed(_) => counts.failed += 1,
+                    Outcome::Duplicate => counts.duplicates += 1,
                 }
                 progress.finished(outcome);
             }
@@ -134,6 +142,9 @@ pub fn run(
             drop(fetched_rx);
             let mut seen = SeenIds::default();
             for row in rows {
+                if stop.load(Ordering::SeqCst) {
+                    break;
+                }
                 let item = match row {
                     Err(invalid) => {
                         let _ = record_tx.send(invalid_row_record(*invalid));
@@ -141,14 +152,14 @@ pub fn run(
                     }
                     Ok(item) => item,
                 };
-                if resume.is_done(&item.content_id) {
-                    summary.skipped += 1;
-                    progress.skipped();
+                if let Some(first) = seen.insert(&item.content_id, &item.origin) {
+                    tracing::warn!(origin = %item.origin, content_id = %item.content_id, first = %first, "duplicate content_id in the input: processed once");
+                    let record = duplicate_record(item, first);
+                    let _ = record_tx.send(record);
                     continue;
                 }
-                if !seen.insert(&item.content_id) {
-                    tracing::warn!(origin = %item.origin, content_id = %item.content_id, "duplicate content_id in the input: processed once");
-                    summary.duplicates += 1;
+                if resume.is_done(&item.content_id) {
+                    summary.skipped += 1;
                     progress.skipped();
                     continue;
                 }
@@ -168,6 +179,7 @@ pub fn run(
         let counts = writer.join().expect("record writer panicked");
         summary.done = counts.done;
         summary.failed = counts.failed;
+        summary.duplicates = counts.duplicates;
         summary.frames = counts.frames;
     });
     match sink_error {

@@ -3,7 +3,8 @@
 use super::{invalid_row, item_from_record, InputRow, ItemDefaults};
 use crate::error::InvalidValue;
 use serde_json::{Map, Value};
-use std::io;
+use std::cell::Cell;
+use std::io::{self, BufRead, BufReader, Read};
 
 /// Removes exactly one matching pair of surrounding `'` or `"` from an ID, as the team's CSVs
 /// carry them (`'7201…'`, or `"7201…"` after CSV unquoting). Nothing else is touched.
@@ -21,11 +22,68 @@ pub fn strip_id_quotes(id: &str) -> &str {
 /// ([`strip_id_quotes`]) and stay strings. A UTF-8 BOM and CRLF line ends are accepted; a row
 /// that is not UTF-8 or has no usable ID yields an [`InvalidRow`].
 pub struct CsvItems<R: io::Read> {
-    records: csv::ByteRecordsIntoIter<R>,
+    /// `None` only while a reader is being replaced.
+    records: Option<csv::ByteRecordsIntoIter<RowLimit<R>>>,
     headers: Vec<String>,
     id_column: usize,
     name: String,
     defaults: ItemDefaults,
+    /// Lines before the current CSV reader's first (readers are replaced after an over-long row).
+    line_base: u64,
+}
+
+/// Hands a CSV reader at most `limit` bytes per row: past that (a runaway quoted field), it
+/// skips to the next newline without keeping what it reads and returns an error, after which
+/// reading goes on from the next line. [`RowLimit::new_row`] marks where a row starts; the
+/// count is exact to within the CSV reader's read-ahead (8 KiB).
+struct RowLimit<R> {
+    inner: BufReader<R>,
+    given: Cell<u64>,
+    limit: u64,
+    /// Newlines skipped over, for line numbers.
+    skipped_lines: u64,
+}
+
+impl<R: Read> RowLimit<R> {
+    fn new_row(&self) {
+        self.given.set(0);
+    }
+}
+
+impl<R: Read> Read for RowLimit<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.given.get() >= self.limit {
+            loop {
+                let chunk = self.inner.fill_buf()?;
+                if chunk.is_empty() {
+                    break;
+                }
+                if let Some(i) = chunk.iter().position(|&b| b == b'\n') {
+                    self.inner.consume(i + 1);
+                    break;
+                }
+                let n = chunk.len();
+                self.inner.consume(n);
+            }
+            self.skipped_lines += 1;
+            self.given.set(0);
+            return Err(io::Error::new(io::ErrorKind::InvalidData, ROW_TOO_LONG));
+        }
+        let room = (self.limit - self.given.get()).min(buf.len() as u64) as usize;
+        let n = self.inner.read(&mut buf[..room])?;
+        self.given.set(self.given.get() + n as u64);
+        Ok(n)
+    }
+}
+
+/// The message of [`RowLimit`]'s error, to tell it from other I/O errors.
+const ROW_TOO_LONG: &str = "row too long";
+
+fn csv_reader<R: Read>(reader: R, has_headers: bool) -> csv::Reader<R> {
+    csv::ReaderBuilder::new()
+        .flexible(true)
+        .has_headers(has_headers)
+        .from_reader(reader)
 }
 
 impl<R: io::Read> CsvItems<R> {
@@ -37,10 +95,13 @@ impl<R: io::Read> CsvItems<R> {
         defaults: ItemDefaults,
     ) -> Result<Self, InvalidValue> {
         let name = name.into();
-        let mut csv_reader = csv::ReaderBuilder::new()
-            .flexible(true)
-            .has_headers(true)
-            .from_reader(reader);
+        let limited = RowLimit {
+            inner: BufReader::new(reader),
+            given: Cell::new(0),
+            limit: defaults.max_row_bytes as u64,
+            skipped_lines: 0,
+        };
+        let mut csv_reader = csv_reader(limited, true);
         let header = csv_reader
             .byte_headers()
             .map_err(|e| InvalidValue(format!("{name}: reading the CSV header: {e}")))?
@@ -67,11 +128,12 @@ impl<R: io::Read> CsvItems<R> {
                 })?
         };
         Ok(CsvItems {
-            records: csv_reader.into_byte_records(),
+            records: Some(csv_reader.into_byte_records()),
             headers,
             id_column,
             name,
             defaults,
+            line_base: 0,
         })
     }
 }
@@ -80,17 +142,37 @@ impl<R: io::Read> Iterator for CsvItems<R> {
     type Item = InputRow;
 
     fn next(&mut self) -> Option<InputRow> {
-        let record = self.records.next()?;
-        let line = self.records.reader().position().line();
+        let records = self.records.as_mut()?;
+        let record = records.next()?;
+        let line = self.line_base + records.reader().position().line();
         let origin = format!("{}:{}", self.name, line);
+        records.reader().get_ref().new_row();
         let record = match record {
             Ok(r) => r,
             Err(err) => {
+                let too_long =
+                    matches!(err.kind(), csv::ErrorKind::Io(e) if e.to_string() == ROW_TOO_LONG);
+                if too_long {
+                    // The reader may be inside a quoted field that never ends: go on with a new
+                    // one from the line after the skipped row.
+                    let records = self.records.take()?;
+                    let limited = records.into_reader().into_inner();
+                    self.line_base = line + limited.skipped_lines;
+                    self.records = Some(csv_reader(limited, false).into_byte_records());
+                    return Some(invalid_row(
+                        Map::new(),
+                        origin,
+                        format!(
+                            "row longer than {} bytes (--max-row-bytes): skipped to the next line",
+                            self.defaults.max_row_bytes
+                        ),
+                    ));
+                }
                 return Some(invalid_row(
                     Map::new(),
                     origin,
                     format!("bad CSV row ({err})"),
-                ))
+                ));
             }
         };
         let mut fields = Map::new();

@@ -26,15 +26,44 @@ pub struct JsonLines<R> {
     reader: R,
     line_no: u64,
     buf: Vec<u8>,
+    max_line_bytes: usize,
+}
+
+/// Consumes `reader` up to and including the next newline without keeping what it reads, so a
+/// line of any length costs no memory to skip.
+fn skip_line(reader: &mut impl BufRead) -> io::Result<()> {
+    loop {
+        let chunk = reader.fill_buf()?;
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        match chunk.iter().position(|&b| b == b'\n') {
+            Some(i) => {
+                reader.consume(i + 1);
+                return Ok(());
+            }
+            None => {
+                let n = chunk.len();
+                reader.consume(n);
+            }
+        }
+    }
 }
 
 impl<R: BufRead> JsonLines<R> {
-    /// Reads from `reader`.
+    /// Reads from `reader`, with lines of at most [`MAX_LINE_BYTES`].
     pub fn new(reader: R) -> Self {
+        JsonLines::with_limit(reader, MAX_LINE_BYTES)
+    }
+
+    /// Reads from `reader`; a line longer than `max_line_bytes` is skipped without being held in
+    /// memory and becomes an invalid row.
+    pub fn with_limit(reader: R, max_line_bytes: usize) -> Self {
         JsonLines {
             reader,
             line_no: 0,
             buf: Vec::new(),
+            max_line_bytes,
         }
     }
 
@@ -47,21 +76,24 @@ impl<R: BufRead> JsonLines<R> {
     pub fn next_line(&mut self) -> io::Result<Option<(u64, JsonLine)>> {
         loop {
             self.buf.clear();
-            let n = io::Read::take(&mut self.reader, MAX_LINE_BYTES as u64 + 1)
+            let n = io::Read::take(&mut self.reader, self.max_line_bytes as u64 + 1)
                 .read_until(b'\n', &mut self.buf)?;
             if n == 0 {
                 return Ok(None);
             }
             self.line_no += 1;
             let invalid = |why: String, value: Value| JsonLine::Invalid { why, value };
-            if self.buf.len() > MAX_LINE_BYTES && !self.buf.ends_with(b"\n") {
+            if self.buf.len() > self.max_line_bytes && !self.buf.ends_with(b"\n") {
                 // Skip the rest of the oversized line so the next row starts cleanly.
-                let mut rest = Vec::new();
-                self.reader.read_until(b'\n', &mut rest)?;
+                skip_line(&mut self.reader)?;
+                self.buf = Vec::new();
                 return Ok(Some((
                     self.line_no,
                     invalid(
-                        format!("line longer than {MAX_LINE_BYTES} bytes"),
+                        format!(
+                            "line longer than {} bytes (--max-row-bytes): skipped",
+                            self.max_line_bytes
+                        ),
                         Value::Null,
                     ),
                 )));
@@ -113,7 +145,7 @@ impl<R: BufRead> JsonlItems<R> {
     /// Reads JSONL from `reader`; `name` is used in messages.
     pub fn new(reader: R, name: impl Into<String>, defaults: ItemDefaults) -> Self {
         JsonlItems {
-            lines: JsonLines::new(reader),
+            lines: JsonLines::with_limit(reader, defaults.max_row_bytes),
             name: name.into(),
             defaults,
             failed: false,

@@ -25,9 +25,10 @@ use crate::error::{ErrorKind, InvalidValue, ItemError};
 use serde_json::{Map, Value};
 use std::fmt::Display;
 
-/// Longest content ID accepted, in bytes.
-pub const MAX_CONTENT_ID_BYTES: usize = 1024;
-/// Longest input line accepted, in bytes.
+/// Longest content ID accepted, in bytes. Keys stay short whatever the ID: a segment longer than
+/// the store allows becomes a readable prefix plus a blake3 suffix ([`crate::files::safe_segment`]).
+pub const MAX_CONTENT_ID_BYTES: usize = 64 << 10;
+/// Longest input row read by default, in bytes (`--max-row-bytes`).
 pub const MAX_LINE_BYTES: usize = 1 << 20;
 
 /// One video to extract: its ID, where it is, and the input record it came with.
@@ -121,7 +122,8 @@ fn invalid_row(fields: Map<String, Value>, origin: String, why: impl Display) ->
 /// The text of a `content_id` value: a non-empty string, or an integer written as its digits.
 pub fn content_id_text(value: &Value) -> Result<String, InvalidValue> {
     let text = match value {
-        Value::String(s) => s.trim().to_string(),
+        // verbatim: " spaced " and "spaced" are two IDs
+        Value::String(s) => s.clone(),
         Value::Number(n) if n.is_u64() || n.is_i64() => n.to_string(),
         other => return Err(InvalidValue(format!("content_id is not a string: {other}"))),
     };
@@ -143,12 +145,25 @@ pub fn content_id_text(value: &Value) -> Result<String, InvalidValue> {
 }
 
 /// What items fall back on when their record lacks something.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ItemDefaults {
     /// Builds `video_url` for records that only carry an ID.
     pub video_url_template: Option<UrlTemplate>,
     /// The platform for `{platform}` when a record has none.
     pub platform: String,
+    /// Longest row (a JSON line, a CSV record) read; a longer one is skipped without being held
+    /// in memory and becomes an invalid row (`--max-row-bytes`).
+    pub max_row_bytes: usize,
+}
+
+impl Default for ItemDefaults {
+    fn default() -> Self {
+        ItemDefaults {
+            video_url_template: None,
+            platform: String::new(),
+            max_row_bytes: MAX_LINE_BYTES,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -196,8 +211,50 @@ mod tests {
         let defaults = ItemDefaults {
             video_url_template: template.map(|t| UrlTemplate::parse(t).unwrap()),
             platform: "tiktok".into(),
+            ..ItemDefaults::default()
         };
         CsvItems::new(bytes, "ids.csv", defaults).unwrap().collect()
+    }
+
+    #[test]
+    fn over_long_rows_are_skipped_and_reading_goes_on() {
+        let small = ItemDefaults {
+            max_row_bytes: 2048,
+            ..ItemDefaults::default()
+        };
+        let long = "x".repeat(10_000);
+        let jsonl = format!(
+            "{{\"content_id\":\"a\",\"video_url\":\"a.mp4\"}}\n{{\"content_id\":\"{long}\"}}\n{{\"content_id\":\"b\",\"video_url\":\"b.mp4\"}}\n"
+        );
+        let rows: Vec<InputRow> =
+            JsonlItems::new(jsonl.as_bytes(), "t.jsonl", small.clone()).collect();
+        assert_eq!(rows.len(), 3);
+        let bad = rows[1].as_ref().unwrap_err();
+        assert_eq!(bad.origin, "t.jsonl:2");
+        assert!(bad.error.message.contains("--max-row-bytes"), "{}", bad.error.message);
+        assert_eq!(rows[2].as_ref().unwrap().content_id, "b");
+        // an unterminated quoted CSV field: the row is cut at the cap, the next line reads again
+        let csv = format!("content_id,video_url\na,a.mp4\n\"{long}\nb,b.mp4\nc,c.mp4\n");
+        let rows: Vec<InputRow> = CsvItems::new(csv.as_bytes(), "ids.csv", small)
+            .unwrap()
+            .collect();
+        let ids: Vec<String> = rows
+            .iter()
+            .map(|r| match r {
+                Ok(item) => item.content_id.clone(),
+                Err(bad) => format!("invalid {}", bad.origin),
+            })
+            .collect();
+        assert_eq!(ids[0], "a");
+        assert!(ids[1].starts_with("invalid ids.csv:"), "{ids:?}");
+        assert_eq!(&ids[2..], ["b", "c"], "{ids:?}");
+    }
+
+    #[test]
+    fn ids_are_taken_verbatim() {
+        let rows = rows("{\"content_id\":\" spaced \",\"video_url\":\"a.mp4\"}\n{\"content_id\":\"spaced\",\"video_url\":\"a.mp4\"}");
+        assert_eq!(rows[0].as_ref().unwrap().content_id, " spaced ");
+        assert_eq!(rows[1].as_ref().unwrap().content_id, "spaced");
     }
 
     #[test]

@@ -8,13 +8,15 @@ and [`avro`] converts the JSONL into an Avro container file.
 */
 
 pub mod avro;
+pub mod lock;
 pub mod resume;
 pub mod sink;
 
+pub use lock::{LockError, RecordsLock};
 pub use resume::{ResumeLog, SeenIds};
 pub use sink::{JsonlSink, RecordSink};
 
-use crate::error::ItemError;
+use crate::error::{ErrorKind, ItemError};
 use crate::pipeline::demux::VideoFacts;
 use crate::pipeline::input::{content_id_text, InvalidRow, Item};
 use crate::pipeline::metrics::Outcome;
@@ -160,6 +162,21 @@ pub fn invalid_row_record(invalid: InvalidRow) -> (Map<String, Value>, Outcome) 
         .and_then(|v| content_id_text(v).ok());
     let record = build_record(fields, id.as_deref(), Err(&invalid.error));
     (record, Outcome::Failed(invalid.error.kind))
+}
+
+/// The record of a row whose content ID an earlier row of the run (at `first`) already has:
+/// status `duplicate`, and an error of kind `duplicate` naming that row.
+pub fn duplicate_record(item: Item, first: &str) -> (Map<String, Value>, Outcome) {
+    let error = ItemError::new(
+        ErrorKind::Duplicate,
+        format!(
+            "{}: content_id {:?} repeats {first}, which is processed once",
+            item.origin, item.content_id
+        ),
+    );
+    let mut record = build_record(item.fields, Some(&item.content_id), Err(&error));
+    record.insert("status".into(), Value::String("duplicate".into()));
+    (record, Outcome::Duplicate)
 }
 
 /// The record of an item and how it ended.

@@ -6,7 +6,8 @@ holds two records for one content ID.
 
 use crate::files::{AtomicFile, Durability};
 use serde_json::Value;
-use std::collections::HashSet;
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::Path;
@@ -94,14 +95,21 @@ impl ResumeLog {
     }
 }
 
-/// A set of content IDs seen in this run, kept as 16-byte hashes so a million IDs stay small.
+/// The content IDs seen in this run, each with the row it first came from (so a repeat can name
+/// it); IDs are kept as 16-byte hashes so a million of them stay small.
 #[derive(Default)]
-pub struct SeenIds(HashSet<[u8; 16]>);
+pub struct SeenIds(HashMap<[u8; 16], Box<str>>);
 
 impl SeenIds {
-    /// Records `id`; false if it was seen before.
-    pub fn insert(&mut self, id: &str) -> bool {
-        self.0.insert(id_hash(id))
+    /// Records `id` as first seen at `origin`; if it was seen before, returns where.
+    pub fn insert(&mut self, id: &str, origin: &str) -> Option<&str> {
+        match self.0.entry(id_hash(id)) {
+            Entry::Occupied(first) => Some(first.into_mut()),
+            Entry::Vacant(slot) => {
+                slot.insert(origin.into());
+                None
+            }
+        }
     }
 }
 

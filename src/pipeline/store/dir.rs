@@ -14,10 +14,14 @@ pub struct DirStore {
 }
 
 impl DirStore {
-    /// A store rooted at `root` (created when missing).
+    /// A store rooted at `root` (created when missing), checked to be writable: a file is
+    /// written and removed there, so a read-only output fails before any work.
     pub fn new(root: impl Into<PathBuf>) -> std::io::Result<DirStore> {
         let root = root.into();
         std::fs::create_dir_all(&root)?;
+        let probe = root.join(".reelframe-write-check");
+        files::write_atomic(&probe, b"", Durability::Unsynced)?;
+        std::fs::remove_file(&probe)?;
         Ok(DirStore { root })
     }
 

@@ -77,8 +77,21 @@ impl S3Store {
 
 /// S3 metadata travels in HTTP headers: keep it ASCII, percent-encoding anything else.
 /// (`percent_encoding` always escapes non-ASCII bytes; CONTROLS adds the control characters.)
+/// S3 allows 2 KB of user metadata per object, so a long value keeps a readable prefix and a
+/// blake3 hash of the whole (`…~<hash>`), as keys do.
 fn header_safe(value: &str) -> String {
-    percent_encoding::utf8_percent_encode(value, percent_encoding::CONTROLS).to_string()
+    const MAX: usize = 1024;
+    let encoded =
+        percent_encoding::utf8_percent_encode(value, percent_encoding::CONTROLS).to_string();
+    if encoded.len() <= MAX {
+        return encoded;
+    }
+    let mut cut = MAX - 33;
+    while !encoded.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let hash = blake3::hash(value.as_bytes()).to_hex();
+    format!("{}~{}", &encoded[..cut], &hash[..32])
 }
 
 impl FrameStore for S3Store {
@@ -138,5 +151,8 @@ mod tests {
         assert_eq!(header_safe("72011"), "72011");
         assert!(header_safe("é\n").is_ascii());
         assert!(!header_safe("a\nb").contains('\n'));
+        let long = header_safe(&"x".repeat(5000));
+        assert!(long.len() <= 1024 && long.contains('~'));
+        assert_ne!(long, header_safe(&"x".repeat(5001)));
     }
 }
