@@ -47,6 +47,7 @@ fn extractor(mode: SamplingMode, runtime: &tokio::runtime::Runtime) -> Extractor
         quality: 90,
         thumbnail_max_side: 320,
         decode_threads: 1,
+        max_pixels: reelframe::pipeline::demux::MAX_PIXELS,
         item_timeout: Duration::from_secs(300),
         platform: "tiktok".into(),
         upload_concurrency: 16,

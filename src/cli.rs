@@ -34,6 +34,18 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Measure extraction speed on a workload, optionally against the ffmpeg CLI baselines.
     Bench(Box<BenchArgs>),
+    /// A decoder process (started by `extract`; reads jobs on stdin, answers on stdout).
+    #[command(name = "__worker", hide = true)]
+    Worker,
+}
+
+/// Where decoding runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Isolate {
+    /// In supervised decoder processes (a crash costs one item).
+    Process,
+    /// In the main process.
+    Off,
 }
 
 /// Formats of the records.
@@ -171,6 +183,12 @@ pub struct ExtractArgs {
     /// Frames and thumbnails being written to the store at once.
     #[arg(long, value_name = "N", default_value_t = 16)]
     pub upload_concurrency: usize,
+
+    /// Where videos are decoded: `process` runs libavcodec in supervised decoder processes, so a
+    /// decoder that crashes costs its item (a `decoder_crashed` record) and not the run; `off`
+    /// decodes in this process.
+    #[arg(long, value_enum, default_value = "process")]
+    pub isolate: Isolate,
 
     /// Threads inside each decoder (1 = parallel across videos only).
     #[arg(long, default_value_t = 1)]

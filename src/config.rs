@@ -142,6 +142,8 @@ pub struct ExtractConfig {
     pub avro: Option<PathBuf>,
     /// Where to write the run's counts and stage times as JSON, if anywhere.
     pub stats_json: Option<PathBuf>,
+    /// Decode in supervised decoder processes.
+    pub isolate: bool,
     /// Redo completed items.
     pub force: bool,
     /// No progress, no summary.
@@ -403,6 +405,7 @@ impl ExtractConfig {
             },
             max_bytes,
             jobs,
+            isolate: args.isolate == crate::cli::Isolate::Process,
             force: args.force,
             quiet: args.quiet,
         })

@@ -70,6 +70,9 @@ pub enum ErrorKind {
     EncodeFailed,
     /// Writing a frame or thumbnail to the store failed.
     StoreFailed,
+    /// The decoder process died (a signal, an abort, the out-of-memory killer) or hung past the
+    /// item's deadline while extracting this item; the run went on with a new one.
+    DecoderCrashed,
     /// A bug: a panic or a broken invariant inside reelframe.
     Internal,
 }

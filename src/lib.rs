@@ -33,6 +33,7 @@ let options = ExtractOptions {
     quality: 90,
     thumbnail_max_side: 320,
     decode_threads: 1,
+    max_pixels: reelframe::pipeline::demux::MAX_PIXELS,
     item_timeout: std::time::Duration::from_secs(300),
     platform: "tiktok".into(),
     upload_concurrency: 16,

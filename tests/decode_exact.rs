@@ -130,25 +130,18 @@ const FULL: DecodeOptions = DecodeOptions {
     threads: 1,
     skip_non_reference: false,
     skip_gop_tails: false,
+    max_pixels: reelframe::pipeline::demux::MAX_PIXELS,
 };
 
 #[test]
 fn skipping_gop_tails_and_non_reference_pictures_changes_no_target() {
     let variants = [
-        (
-            "both skips",
-            DecodeOptions {
-                threads: 1,
-                skip_non_reference: true,
-                skip_gop_tails: true,
-            },
-        ),
+        ("both skips", DecodeOptions::with_threads(1)),
         (
             "GOP tails only",
             DecodeOptions {
-                threads: 1,
                 skip_non_reference: false,
-                skip_gop_tails: true,
+                ..DecodeOptions::with_threads(1)
             },
         ),
         ("frame threads", DecodeOptions::with_threads(2)),

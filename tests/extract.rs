@@ -433,14 +433,25 @@ fn jsonl_rows_pass_fields_through_and_bad_rows_get_error_records() {
     let o = run_reelframe(["extract", "--input", &s(&list), "-o", &s(&out)]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let records = read_jsonl(&out.join("records.jsonl"));
-    // 8 rows, one of them a duplicate ID processed once
-    assert_eq!(records.len(), 7, "{records:#?}");
+    // 8 rows, 8 records: the repeated ID is processed once, its repeat says so
+    assert_eq!(records.len(), 8, "{records:#?}");
     let by_id = |id: &str| {
         records
             .iter()
-            .find(|r| r["content_id"] == id)
+            .find(|r| r["content_id"] == id && r["status"] != "duplicate")
             .unwrap_or_else(|| panic!("no {id}"))
     };
+    let repeat = records
+        .iter()
+        .find(|r| r["status"] == "duplicate")
+        .expect("a record for the repeated row");
+    assert_eq!(repeat["content_id"], "7201234567890123456");
+    assert_eq!(repeat["dup"], true, "the repeat's own fields pass through");
+    let why = repeat["error"]["message"].as_str().unwrap();
+    assert!(
+        why.contains("items.jsonl:1") && why.contains("items.jsonl:7"),
+        "{why}"
+    );
     let first = by_id("7201234567890123456");
     assert_eq!(first["meta"], json!({"a": [1, 2.5, null]}));
     assert_eq!(first["score"], 0.25);
@@ -1003,8 +1014,9 @@ fn empty_header_only_and_non_utf8_csv_files() {
 fn shards_split_the_input_into_disjoint_runs_that_cover_it() {
     let tmp = tempfile::tempdir().unwrap();
     let mut seen: HashMap<String, usize> = HashMap::new();
+    // all shards on one output: each writes its own records file, so none waits for another
+    let out = tmp.path().join("out");
     for index in 0..3 {
-        let out = tmp.path().join(format!("shard{index}"));
         let shard = format!("{index}/3");
         let o = run_reelframe([
             "extract",
@@ -1018,7 +1030,8 @@ fn shards_split_the_input_into_disjoint_runs_that_cover_it() {
             "2",
         ]);
         assert!(matches!(o.status.code(), Some(0)), "{}", stderr(&o));
-        for record in read_jsonl(&out.join("records.jsonl")) {
+        let records = out.join(format!("records.shard-{index:04}-of-0003.jsonl"));
+        for record in read_jsonl(&records) {
             *seen
                 .entry(record["content_id"].as_str().unwrap().to_string())
                 .or_default() += 1;

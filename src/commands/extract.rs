@@ -5,6 +5,7 @@ use crate::files::remove_temp_files;
 use crate::pipeline::demux::init_ffmpeg;
 use crate::pipeline::input::open::{count_rows, download_list, open_rows, InputSpec};
 use crate::pipeline::input::InputRow;
+use crate::pipeline::isolate::Isolation;
 use crate::pipeline::metrics::{Outcome, Summary};
 use crate::pipeline::net::io_runtime;
 use crate::pipeline::net::s3::LazyClient;
@@ -169,12 +170,19 @@ pub fn run(config: &ExtractConfig) -> Result<i32> {
             other => inputs.push(other.clone()),
         }
     }
-    let extractor = Arc::new(Extractor::new(
+    let mut extractor = Extractor::new(
         config.options.clone(),
         Arc::new(sources),
         store,
         runtime.handle().clone(),
-    ));
+    );
+    if config.isolate {
+        extractor = extractor.with_isolation(Isolation {
+            exe: std::env::current_exe().context("finding the reelframe executable")?,
+            max_video_bytes: config.max_bytes,
+        });
+    }
+    let extractor = Arc::new(extractor);
     let rows = open_rows(&inputs, &config.defaults)?;
     let rows: Box<dyn Iterator<Item = InputRow>> = match config.shard {
         Some(shard) => Box::new(rows.filter(move |row| shard.owns(row))),

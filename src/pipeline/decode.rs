@@ -348,6 +348,7 @@ pub fn decode_targets(
     mut on_frame: impl FnMut(&[Target], &ffmpeg::frame::Video) -> Result<(), ItemError>,
 ) -> Result<DecodeStats, ItemError> {
     let threads = options.threads.max(1);
+    ffi::take_pixel_cap_hit();
     // Per-packet skip_frame decisions are exact only without frame threading.
     let skip_non_reference = options.skip_non_reference && threads == 1;
     let everything = [PacketRange {
@@ -439,6 +440,16 @@ pub fn decode_targets(
             continue;
         }
         break;
+    }
+    if tally.errors > 0 && ffi::take_pixel_cap_hit() {
+        return Err(ItemError::new(
+            ErrorKind::FrameTooLarge,
+            format!(
+                "the stream grows past --max-pixels {} after its header (the decoder refused a \
+                 larger picture)",
+                options.max_pixels
+            ),
+        ));
     }
     if tally.errors > 0 {
         return Err(ItemError::new(

@@ -41,6 +41,7 @@ pub fn init_ffmpeg(ffmpeg_log_warnings: bool) {
     static INIT: Once = Once::new();
     INIT.call_once(|| {
         let _ = ffmpeg::init();
+        ffi::install_log_callback();
         ffmpeg::util::log::set_level(if ffmpeg_log_warnings {
             ffmpeg::util::log::Level::Warning
         } else {

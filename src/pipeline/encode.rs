@@ -22,7 +22,7 @@ pub const DEFAULT_QUALITY: u8 = 90;
 
 /// How big output frames are. All sizes are of the upright, aspect-corrected picture; aspect
 /// ratio is always preserved. With none set, frames keep their display size.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct SizeSpec {
     /// Longest side at most this many pixels (never upscales).
     pub max_side: Option<u32>,

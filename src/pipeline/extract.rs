@@ -17,6 +17,7 @@ use crate::pipeline::demux::OpenVideo;
 use crate::pipeline::encode::{FrameEncoder, SizeSpec};
 use crate::pipeline::ffi;
 use crate::pipeline::input::Item;
+use crate::pipeline::isolate::{self, Isolation};
 use crate::pipeline::metrics::{Metrics, Stage};
 use crate::pipeline::record::{
     Derived, Extracted, ExtractorInfo, FetchRecord, FrameRecord, ThumbnailRecord,
@@ -28,6 +29,7 @@ use crate::pipeline::thumbnail;
 use bytes::Bytes;
 use futures_util::FutureExt;
 use serde_json::{json, Value};
+use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -36,7 +38,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 
 /// How each item is extracted.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ExtractOptions {
     /// Which frames.
     pub sampling: Sampling,
@@ -87,14 +89,18 @@ pub struct Extractor {
     metrics: Arc<Metrics>,
     runtime: Handle,
     uploads: Arc<Semaphore>,
+    isolation: Option<Isolation>,
 }
+
+/// One object being stored: its URI when done.
+pub(crate) type Upload = JoinHandle<Result<String, crate::error::StoreError>>;
 
 /// An item decoded and encoded, whose objects may still be uploading.
 pub struct Pending {
     derived: Derived,
     thumbnail: ThumbnailRecord,
     /// One upload per frame, in frame order, then the thumbnail's.
-    uploads: Vec<JoinHandle<Result<String, crate::error::StoreError>>>,
+    uploads: Vec<Upload>,
 }
 
 fn panic_message(panic: Box<dyn std::any::Any + Send>) -> String {
@@ -110,6 +116,31 @@ fn panicked(stage: &str, panic: Box<dyn std::any::Any + Send>) -> ItemError {
         ErrorKind::Internal,
         format!("panic while {stage}: {}", panic_message(panic)),
     )
+}
+
+/// How `fetched` was fetched, as the record says it.
+fn fetch_record(fetched: &Fetched) -> FetchRecord {
+    FetchRecord {
+        source: fetched.source.to_string(),
+        bytes: fetched.bytes,
+        attempts: fetched.attempts,
+        ms: fetched.elapsed.as_millis() as u64,
+    }
+}
+
+impl Pending {
+    /// An item whose `uploads` (each frame's, in frame order, then the thumbnail's) are running.
+    pub(crate) fn new(
+        derived: Derived,
+        thumbnail: ThumbnailRecord,
+        uploads: Vec<Upload>,
+    ) -> Pending {
+        Pending {
+            derived,
+            thumbnail,
+            uploads,
+        }
+    }
 }
 
 impl Extractor {
@@ -134,7 +165,15 @@ impl Extractor {
             store,
             metrics: Arc::default(),
             runtime,
+            isolation: None,
         }
+    }
+
+    /// The same extractor, decoding in supervised decoder processes instead of in this one (see
+    /// [`crate::pipeline::isolate`]).
+    pub fn with_isolation(mut self, isolation: Isolation) -> Extractor {
+        self.isolation = Some(isolation);
+        self
     }
 
     /// The counters and stage times of everything this extractor has done.
@@ -342,12 +381,7 @@ impl Extractor {
                 video: facts,
                 sampling: self.sampling_record.clone(),
                 extractor: self.extractor_info.clone(),
-                fetch: Some(FetchRecord {
-                    source: fetched.source.to_string(),
-                    bytes: fetched.bytes,
-                    attempts: fetched.attempts,
-                    ms: fetched.elapsed.as_millis() as u64,
-                }),
+                fetch: Some(fetch_record(fetched)),
             },
             thumbnail,
             uploads,
@@ -412,8 +446,41 @@ impl Extractor {
     ) -> Result<Pending, ItemError> {
         let span = tracing::info_span!("item", content_id = %item.content_id);
         let _enter = span.enter();
-        catch_unwind(AssertUnwindSafe(|| self.process(item, fetched)))
-            .unwrap_or_else(|panic| Err(panicked("extracting", panic)))
+        catch_unwind(AssertUnwindSafe(|| match &self.isolation {
+            Some(isolation) => self.process_isolated(isolation, item, fetched),
+            None => self.process(item, fetched),
+        }))
+        .unwrap_or_else(|panic| Err(panicked("extracting", panic)))
+    }
+
+    /// Step 2 in a decoder process: the same work as [`Extractor::process`], done by this
+    /// thread's decoder process, whose objects are stored here as they arrive.
+    fn process_isolated(
+        &self,
+        isolation: &Isolation,
+        item: &Item,
+        fetched: &Fetched,
+    ) -> Result<Pending, ItemError> {
+        let mut uploads = HashMap::new();
+        let outcome = isolate::run_isolated(
+            isolation,
+            &self.options,
+            item,
+            fetched,
+            self.options.item_timeout,
+            &self.metrics,
+            &mut |key, bytes, meta| {
+                let upload = self.start_upload(key.clone(), bytes, meta);
+                uploads.insert(key, upload);
+            },
+        )?;
+        match outcome {
+            isolate::Outcome::Failed(error) => Err(error),
+            isolate::Outcome::Done(mut extracted) => {
+                extracted.derived.fetch = Some(fetch_record(fetched));
+                isolate::pending(*extracted, uploads)
+            }
+        }
     }
 
     pub(crate) async fn finish_guarded(&self, pending: Pending) -> Result<Extracted, ItemError> {

@@ -167,6 +167,49 @@ pub fn set_max_pixels(context: &mut ffmpeg::codec::context::Context, max_pixels:
     unsafe { (*context.as_mut_ptr()).max_pixels = max_pixels.min(i64::MAX as u64) as i64 };
 }
 
+thread_local! {
+    /// Set on this thread when libavcodec refused a picture for exceeding a decoder's
+    /// `max_pixels` (see [`take_pixel_cap_hit`]).
+    static PIXEL_CAP_HIT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether libavcodec refused a picture on this thread for exceeding `max_pixels` since the last
+/// call. Decoders report that refusal only as "invalid data"; its log line is what says why.
+pub fn take_pixel_cap_hit() -> bool {
+    PIXEL_CAP_HIT.with(|hit| hit.replace(false))
+}
+
+/// Routes FFmpeg's log through [`log_callback`], which notes pixel-cap refusals for the thread
+/// and passes every message on to FFmpeg's own logger (which applies the log level as before).
+pub fn install_log_callback() {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: log_callback has the signature av_log_set_callback expects and is safe to call
+    // from any thread at any time (it touches only a thread-local and the default logger).
+    unsafe {
+        ffmpeg::ffi::av_log_set_callback(Some(log_callback))
+    };
+}
+
+#[cfg(target_arch = "x86_64")]
+unsafe extern "C" fn log_callback(
+    avcl: *mut libc::c_void,
+    level: libc::c_int,
+    fmt: *const libc::c_char,
+    vl: *mut ffmpeg::ffi::__va_list_tag,
+) {
+    // SAFETY: FFmpeg passes a NUL-terminated format string (or NULL).
+    if !fmt.is_null()
+        && unsafe { CStr::from_ptr(fmt) }
+            .to_bytes()
+            .windows(15)
+            .any(|w| w == b"max pixel count")
+    {
+        PIXEL_CAP_HIT.with(|hit| hit.set(true));
+    }
+    // SAFETY: the arguments are FFmpeg's own, passed on unchanged to its default logger.
+    unsafe { ffmpeg::ffi::av_log_default_callback(avcl, level, fmt, vl) };
+}
+
 /// Sets the colour matrix (`matrix`, an `SWS_CS_*` value) and input range of a swscale
 /// context converting to full-range RGB.
 pub fn set_sws_colorspace(

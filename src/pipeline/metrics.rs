@@ -60,6 +60,29 @@ pub enum Stage {
 
 const STAGES: usize = 6;
 
+/// Decoding work as plain numbers ([`Metrics::work`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Work {
+    stage_nanos: [u64; STAGES],
+    packets_sent: u64,
+    frames_decoded: u64,
+}
+
+impl Work {
+    /// The work done since `before`.
+    pub fn since(&self, before: &Work) -> Work {
+        let mut stage_nanos = [0; STAGES];
+        for (i, nanos) in stage_nanos.iter_mut().enumerate() {
+            *nanos = self.stage_nanos[i].saturating_sub(before.stage_nanos[i]);
+        }
+        Work {
+            stage_nanos,
+            packets_sent: self.packets_sent.saturating_sub(before.packets_sent),
+            frames_decoded: self.frames_decoded.saturating_sub(before.frames_decoded),
+        }
+    }
+}
+
 /// Shared counters for one run.
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -98,6 +121,28 @@ impl Metrics {
     pub fn add_decoder_work(&self, packets_sent: u64, frames_decoded: u64) {
         self.packets_sent.fetch_add(packets_sent, Relaxed);
         self.frames_decoded.fetch_add(frames_decoded, Relaxed);
+    }
+
+    /// The decoding work done so far (the times of demux, decode, convert and encode, packets
+    /// sent, frames decoded), as plain numbers that can cross a process boundary.
+    pub fn work(&self) -> Work {
+        let mut stage_nanos = [0; STAGES];
+        for stage in [Stage::Demux, Stage::Decode, Stage::Convert, Stage::Encode] {
+            stage_nanos[stage as usize] = self.stage_nanos[stage as usize].load(Relaxed);
+        }
+        Work {
+            stage_nanos,
+            packets_sent: self.packets_sent.load(Relaxed),
+            frames_decoded: self.frames_decoded.load(Relaxed),
+        }
+    }
+
+    /// Adds work done elsewhere (by a decoder process).
+    pub fn add_work(&self, work: &Work) {
+        for (total, nanos) in self.stage_nanos.iter().zip(work.stage_nanos) {
+            total.fetch_add(nanos, Relaxed);
+        }
+        self.add_decoder_work(work.packets_sent, work.frames_decoded);
     }
 
     /// Bytes fetched so far.

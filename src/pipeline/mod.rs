@@ -13,8 +13,9 @@ The pipeline, one file or folder per stage, in the order an item meets them:
  ⑥ record/    record types, sinks (JSONL, S3 journal, Avro), resume
 ```
 
-[`extract`] runs one item through all of them; [`run`] runs a stream of items with bounded
-queues and one record writer. Beside the stages: [`net`] (limits, retries and the S3 client that
+[`extract`] runs one item through all of them (in a supervised decoder process, see
+[`isolate`], or in this one); [`run`] runs a stream of items with bounded queues and one record
+writer. Beside the stages: [`net`] (limits, retries and the S3 client that
 sources and stores share), [`metrics`] (counts and stage times), [`deadline`] and [`ffi`] (the
 raw FFmpeg calls). Nothing here imports the CLI.
 */
@@ -34,6 +35,7 @@ pub mod store;
 pub mod record;
 
 pub mod extract;
+pub mod isolate;
 pub mod run;
 
 pub mod deadline;

@@ -52,6 +52,20 @@ pub struct RunSettings {
 
 type Record = (Map<String, Value>, Outcome);
 
+/// A decoder crash records how many runs it has cost: 1, or 2 when an earlier run's decoder
+/// crashed on the same item too (that record is then final, see [`ResumeLog::crashed_before`]).
+fn count_crash(err: ItemError, resume: &ResumeLog, item: &Item) -> ItemError {
+    if err.kind != crate::error::ErrorKind::DecoderCrashed {
+        return err;
+    }
+    let attempts = if resume.crashed_before(&item.content_id) {
+        2
+    } else {
+        1
+    };
+    err.after_attempts(attempts)
+}
+
 /// Runs `rows` through `extractor`, writing one record per row to `sink`.
 ///
 /// Rows whose content ID `resume` knows as done are skipped; a content ID seen twice in the input
@@ -125,6 +139,7 @@ pub fn run(
                         progress.decoded();
                         match pending {
                             Err(err) => {
+                                let err = count_crash(err, resume, &item);
                                 let _ = record_tx.send(item_record(item, Err(err)));
                             }
                             Ok(pending) => {

@@ -25,7 +25,7 @@ use std::collections::HashMap;
 use std::fmt;
 
 /// How targets are chosen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum SamplingMode {
     /// `num/den` frames per second, starting at t = 0.
     Fps {
@@ -134,7 +134,7 @@ fn gcd(mut a: u64, mut b: u64) -> u64 {
 }
 
 /// Which frames to take: the mode and the cap on presentation time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Sampling {
     /// How targets are chosen.
     pub mode: SamplingMode,

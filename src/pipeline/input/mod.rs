@@ -32,7 +32,7 @@ pub const MAX_CONTENT_ID_BYTES: usize = 64 << 10;
 pub const MAX_LINE_BYTES: usize = 1 << 20;
 
 /// One video to extract: its ID, where it is, and the input record it came with.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Item {
     /// The content ID, a string (never a number: 19-digit IDs must survive).
     pub content_id: String,
@@ -231,7 +231,11 @@ mod tests {
         assert_eq!(rows.len(), 3);
         let bad = rows[1].as_ref().unwrap_err();
         assert_eq!(bad.origin, "t.jsonl:2");
-        assert!(bad.error.message.contains("--max-row-bytes"), "{}", bad.error.message);
+        assert!(
+            bad.error.message.contains("--max-row-bytes"),
+            "{}",
+            bad.error.message
+        );
         assert_eq!(rows[2].as_ref().unwrap().content_id, "b");
         // an unterminated quoted CSV field: the row is cut at the cap, the next line reads again
         let csv = format!("content_id,video_url\na,a.mp4\n\"{long}\nb,b.mp4\nc,c.mp4\n");

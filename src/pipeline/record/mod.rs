@@ -108,7 +108,7 @@ pub struct FetchRecord {
 }
 
 /// What extracting one item produced.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Extracted {
     /// The derived block.
     pub derived: Derived,

@@ -15,6 +15,7 @@ use std::path::Path;
 /// The IDs already done in an earlier run, and the records file opened for appending.
 pub struct ResumeLog {
     done: HashSet<[u8; 16]>,
+    crashed_once: HashSet<[u8; 16]>,
     /// How many completed records were kept from the earlier run.
     pub kept: u64,
     /// How many earlier records were dropped (failed, other sampling, duplicate or torn lines).
@@ -35,6 +36,7 @@ impl ResumeLog {
     pub fn open(path: &Path, sampling: &Value, force: bool) -> io::Result<(ResumeLog, File)> {
         let mut log = ResumeLog {
             done: HashSet::new(),
+            crashed_once: HashSet::new(),
             kept: 0,
             dropped: 0,
         };
@@ -57,16 +59,21 @@ impl ResumeLog {
                 }
                 // A line without its newline is one a killed run was writing: drop it.
                 let complete = buf.ends_with(b"\n");
-                let keep = complete
-                    && serde_json::from_slice::<Value>(&buf)
+                let verdict = if complete {
+                    serde_json::from_slice::<Value>(&buf)
                         .ok()
-                        .and_then(|v| {
-                            let id = v.get("content_id")?.as_str()?.to_string();
-                            let ok = v.get("status")?.as_str()? == "ok";
-                            let same = v.get("derived")?.get("sampling")? == sampling;
-                            (ok && same).then_some(id)
-                        })
-                        .is_some_and(|id| log.done.insert(id_hash(&id)));
+                        .and_then(|v| judge(&v, sampling))
+                } else {
+                    None
+                };
+                let keep = match verdict {
+                    Some((id, Verdict::Done)) => log.done.insert(id_hash(&id)),
+                    Some((id, Verdict::CrashedOnce)) => {
+                        log.crashed_once.insert(id_hash(&id));
+                        false
+                    }
+                    None => false,
+                };
                 if keep {
                     writer.write_all(&buf)?;
                     log.kept += 1;
@@ -84,6 +91,7 @@ impl ResumeLog {
     pub fn empty() -> ResumeLog {
         ResumeLog {
             done: HashSet::new(),
+            crashed_once: HashSet::new(),
             kept: 0,
             dropped: 0,
         }
@@ -92,6 +100,46 @@ impl ResumeLog {
     /// Was `content_id` completed by an earlier run?
     pub fn is_done(&self, content_id: &str) -> bool {
         !self.done.is_empty() && self.done.contains(&id_hash(content_id))
+    }
+
+    /// Did a decoder crash on `content_id` in an earlier run? (It is tried once more; a second
+    /// crash is final.)
+    pub fn crashed_before(&self, content_id: &str) -> bool {
+        !self.crashed_once.is_empty() && self.crashed_once.contains(&id_hash(content_id))
+    }
+}
+
+/// What an earlier record means for a rerun.
+enum Verdict {
+    /// Completed with the same sampling, or crashed its decoder twice: not run again.
+    Done,
+    /// Crashed its decoder once: run once more.
+    CrashedOnce,
+}
+
+/// The verdict on one earlier record, with its content ID; `None` for records to run again.
+fn judge(record: &Value, sampling: &Value) -> Option<(String, Verdict)> {
+    let id = record.get("content_id")?.as_str()?.to_string();
+    match record.get("status")?.as_str()? {
+        "ok" => {
+            (record.get("derived")?.get("sampling")? == sampling).then_some((id, Verdict::Done))
+        }
+        "failed" => {
+            let error = record.get("error")?;
+            if error.get("kind")?.as_str()? != "decoder_crashed" {
+                return None;
+            }
+            let attempts = error.get("attempts").and_then(Value::as_u64).unwrap_or(1);
+            Some((
+                id,
+                if attempts >= 2 {
+                    Verdict::Done
+                } else {
+                    Verdict::CrashedOnce
+                },
+            ))
+        }
+        _ => None,
     }
 }
 

@@ -50,7 +50,7 @@ impl ItemKeys {
 }
 
 /// Metadata stored with an object where the store supports it.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct ObjectMeta {
     /// The item's content ID.
     pub content_id: String,
