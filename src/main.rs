@@ -35,7 +35,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             reelframe::logging::init(0, false);
             commands::inspect::run(&InspectConfig::from_args(&args)?)
         }
-        Command::Worker => Ok(reelframe::pipeline::isolate::worker::run()?),
+        Command::Worker => Ok(commands::worker::run()?),
         Command::Bench(args) => {
             reelframe::logging::init(0, args.quiet);
             commands::bench::run(&BenchConfig::from_args(&args)?)

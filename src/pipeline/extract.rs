@@ -14,70 +14,29 @@ use crate::error::{ErrorKind, ItemError};
 use crate::pipeline::deadline::Deadline;
 use crate::pipeline::decode::{decode_targets, DecodeOptions};
 use crate::pipeline::demux::OpenVideo;
-use crate::pipeline::encode::{FrameEncoder, SizeSpec};
+use crate::pipeline::encode::FrameEncoder;
 use crate::pipeline::ffi;
 use crate::pipeline::input::Item;
 use crate::pipeline::isolate::{self, Isolation};
 use crate::pipeline::metrics::{Metrics, Stage};
+pub use crate::pipeline::options::ExtractOptions;
 use crate::pipeline::record::{
     Derived, Extracted, ExtractorInfo, FetchRecord, FrameRecord, ThumbnailRecord,
 };
-use crate::pipeline::sample::{self, pts_to_ms, Sampling};
+use crate::pipeline::sample::{self, pts_to_ms};
 use crate::pipeline::source::{Fetched, Source, VideoUrl};
 use crate::pipeline::store::{FrameStore, ItemKeys, ObjectMeta};
 use crate::pipeline::thumbnail;
 use bytes::Bytes;
 use futures_util::FutureExt;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tokio::runtime::Handle;
 use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
-
-/// How each item is extracted.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct ExtractOptions {
-    /// Which frames.
-    pub sampling: Sampling,
-    /// Output frame size.
-    pub size: SizeSpec,
-    /// JPEG quality, 1–100.
-    pub quality: u8,
-    /// Longest side of the thumbnail (0 = the frame's own size).
-    pub thumbnail_max_side: u32,
-    /// Threads inside one decoder.
-    pub decode_threads: usize,
-    /// Largest frame accepted, in pixels (the container's size and every decoded frame).
-    pub max_pixels: u64,
-    /// Deadline for one item, from open to the last stored frame.
-    pub item_timeout: Duration,
-    /// Platform used in keys when the input record has none.
-    pub platform: String,
-    /// Objects being uploaded at once, over all items; a worker whose frames would exceed it
-    /// waits, so memory stays bounded when the store is slower than decoding.
-    pub upload_concurrency: usize,
-}
-
-impl ExtractOptions {
-    /// The sampling parameters as records carry them; a rerun redoes items whose records differ.
-    pub fn sampling_record(&self) -> Value {
-        json!({
-            "mode": self.sampling.mode.name(),
-            "fps": self.sampling.mode.rate(),
-            "frames": self.sampling.mode.count(),
-            "max_seconds": self.sampling.max_ms as f64 / 1000.0,
-            "tolerance_ms": self.sampling.tolerance_ms,
-            "max_side": self.size.max_side,
-            "width": self.size.width,
-            "height": self.size.height,
-            "quality": self.quality,
-            "thumbnail_max_side": self.thumbnail_max_side,
-        })
-    }
-}
 
 /// Runs items through fetch → decode → encode → store.
 pub struct Extractor {
@@ -92,8 +51,7 @@ pub struct Extractor {
     isolation: Option<Isolation>,
 }
 
-/// One object being stored: its URI when done.
-pub(crate) type Upload = JoinHandle<Result<String, crate::error::StoreError>>;
+use crate::pipeline::store::Upload;
 
 /// An item decoded and encoded, whose objects may still be uploading.
 pub struct Pending {
@@ -125,21 +83,6 @@ fn fetch_record(fetched: &Fetched) -> FetchRecord {
         bytes: fetched.bytes,
         attempts: fetched.attempts,
         ms: fetched.elapsed.as_millis() as u64,
-    }
-}
-
-impl Pending {
-    /// An item whose `uploads` (each frame's, in frame order, then the thumbnail's) are running.
-    pub(crate) fn new(
-        derived: Derived,
-        thumbnail: ThumbnailRecord,
-        uploads: Vec<Upload>,
-    ) -> Pending {
-        Pending {
-            derived,
-            thumbnail,
-            uploads,
-        }
     }
 }
 
@@ -478,7 +421,13 @@ impl Extractor {
             isolate::Outcome::Failed(error) => Err(error),
             isolate::Outcome::Done(mut extracted) => {
                 extracted.derived.fetch = Some(fetch_record(fetched));
-                isolate::pending(*extracted, uploads)
+                let ordered = isolate::order_uploads(&extracted, uploads)?;
+                let Extracted { derived, thumbnail } = *extracted;
+                Ok(Pending {
+                    derived,
+                    thumbnail,
+                    uploads: ordered,
+                })
             }
         }
     }

@@ -42,6 +42,7 @@ pub mod deadline;
 pub mod ffi;
 pub mod metrics;
 pub mod net;
+pub mod options;
 
 pub use extract::{ExtractOptions, Extractor};
 pub use metrics::{Outcome, Summary};

@@ -191,6 +191,8 @@ pub fn run(
             drop(fetched_tx);
             drop(record_tx);
         });
+        // every worker thread's decoder process exits now, waited for, not at some later drop
+        pool.broadcast(|_| crate::pipeline::isolate::stop_decoder());
         let counts = writer.join().expect("record writer panicked");
         summary.done = counts.done;
         summary.failed = counts.failed;

@@ -1,7 +1,7 @@
 /*!
 Crash isolation: libavcodec runs on untrusted video, so by default it runs in decoder processes,
-not in the main one. A decoder process is the same binary (`reelframe __worker`, see
-[`worker`]); the main process fetches, schedules, stores and writes records, and each of its
+not in the main one. A decoder process is the same binary (`reelframe __worker`, whose loop is
+`commands/worker.rs`); the main process fetches, schedules, stores and writes records, and each of its
 worker threads keeps one decoder process busy. A decoder that dies (any signal, an abort, the
 out-of-memory killer) or hangs past the item's deadline costs its current item a
 `decoder_crashed` record; the next item starts a new decoder and the run goes on.
@@ -12,14 +12,19 @@ video itself over the pipe.
 */
 
 pub mod protocol;
-pub mod worker;
+
+/// Ends this thread's decoder process, if it has one, and waits for it to exit.
+pub fn stop_decoder() {
+    DECODER.with(|slot| drop(slot.borrow_mut().take()));
+}
 
 use crate::error::{ErrorKind, ItemError};
-use crate::pipeline::extract::{ExtractOptions, Pending};
 use crate::pipeline::input::Item;
 use crate::pipeline::metrics::Metrics;
+use crate::pipeline::options::ExtractOptions;
 use crate::pipeline::record::Extracted;
 use crate::pipeline::source::{Fetched, VideoData};
+use crate::pipeline::store::Upload;
 use protocol::{read_message, write_message, FromWorker, ToWorker};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -53,8 +58,18 @@ pub struct Isolation {
 /// A running decoder process.
 struct DecoderProcess {
     child: Child,
-    to: BufWriter<ChildStdin>,
+    /// `None` only once dropped: closing it is what tells the decoder to exit.
+    to: Option<BufWriter<ChildStdin>>,
     from: BufReader<ChildStdout>,
+}
+
+impl Drop for DecoderProcess {
+    /// Closes the decoder's stdin, which ends its loop, and waits for it, so no decoder outlives
+    /// its worker thread (nor its CPU time the run's accounting).
+    fn drop(&mut self) {
+        drop(self.to.take());
+        let _ = self.child.wait();
+    }
 }
 
 thread_local! {
@@ -85,20 +100,24 @@ impl DecoderProcess {
                 ),
             )
         })?;
-        let to = BufWriter::new(child.stdin.take().expect("piped stdin"));
+        let to = Some(BufWriter::new(child.stdin.take().expect("piped stdin")));
         let from = BufReader::new(child.stdout.take().expect("piped stdout"));
         let mut process = DecoderProcess { child, to, from };
         let init = ToWorker::Init {
             options: options.clone(),
             max_video_bytes: isolation.max_video_bytes,
         };
-        write_message(&mut process.to, &init, &[]).map_err(|err| {
+        write_message(process.stdin(), &init, &[]).map_err(|err| {
             ItemError::new(
                 ErrorKind::Internal,
                 format!("starting a decoder process: {err}"),
             )
         })?;
         Ok(process)
+    }
+
+    fn stdin(&mut self) -> &mut BufWriter<ChildStdin> {
+        self.to.as_mut().expect("open until dropped")
     }
 
     /// Ends a process that failed or hung, and says how it ended.
@@ -162,7 +181,7 @@ pub(crate) fn run_isolated(
             Ok(outcome) => Ok(outcome),
             Err(_) => {
                 let process = slot.take().expect("a process was running");
-                Err(worker::crashed(process.reap(), &item.content_id))
+                Err(crashed(process.reap(), &item.content_id))
             }
         }
     })
@@ -182,14 +201,14 @@ fn exchange(
                 item: item.clone(),
                 path: Some(path.canonicalize().unwrap_or_else(|_| path.clone())),
             };
-            write_message(&mut process.to, &job, &[])?;
+            write_message(process.stdin(), &job, &[])?;
         }
         VideoData::Memory(bytes) => {
             let job = ToWorker::Job {
                 item: item.clone(),
                 path: None,
             };
-            write_message(&mut process.to, &job, bytes)?;
+            write_message(process.stdin(), &job, bytes)?;
         }
     }
     loop {
@@ -210,12 +229,12 @@ fn exchange(
     }
 }
 
-/// The uploads of an isolated item in the order [`Pending`] keeps them: each frame's, then the
-/// thumbnail's.
+/// The uploads of an isolated item in the order a pending item keeps them: each frame's, then
+/// the thumbnail's.
 pub(crate) fn order_uploads(
     extracted: &Extracted,
-    mut uploads: HashMap<String, crate::pipeline::extract::Upload>,
-) -> Result<Vec<crate::pipeline::extract::Upload>, ItemError> {
+    mut uploads: HashMap<String, Upload>,
+) -> Result<Vec<Upload>, ItemError> {
     let keys = extracted
         .derived
         .frames
@@ -233,12 +252,33 @@ pub(crate) fn order_uploads(
     .collect()
 }
 
-/// Makes a [`Pending`] from a decoder process's answer.
-pub(crate) fn pending(
-    extracted: Extracted,
-    uploads: HashMap<String, crate::pipeline::extract::Upload>,
-) -> Result<Pending, ItemError> {
-    let ordered = order_uploads(&extracted, uploads)?;
-    let Extracted { derived, thumbnail } = extracted;
-    Ok(Pending::new(derived, thumbnail, ordered))
+/// The error for an item whose decoder process died: `status` says how.
+pub fn crashed(status: Option<std::process::ExitStatus>, content_id: &str) -> ItemError {
+    use std::os::unix::process::ExitStatusExt;
+    let how = match status {
+        Some(status) => match status.signal() {
+            Some(signal) => format!("was killed by signal {signal} ({})", signal_name(signal)),
+            None => format!("exited with {status}"),
+        },
+        None => "stopped answering".to_string(),
+    };
+    ItemError::new(
+        ErrorKind::DecoderCrashed,
+        format!(
+            "the decoder process {how} while extracting {content_id:?}; the run went on with a \
+             new one (a rerun tries this item once more)"
+        ),
+    )
+}
+
+fn signal_name(signal: i32) -> &'static str {
+    match signal {
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGKILL => "SIGKILL, e.g. the out-of-memory killer or the item deadline",
+        libc::SIGBUS => "SIGBUS",
+        libc::SIGFPE => "SIGFPE",
+        libc::SIGILL => "SIGILL",
+        _ => "signal",
+    }
 }

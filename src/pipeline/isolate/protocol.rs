@@ -3,9 +3,9 @@
 //! body (8-byte little-endian length, then the bytes: a video sent inline, an encoded object).
 
 use crate::error::ItemError;
-use crate::pipeline::extract::ExtractOptions;
 use crate::pipeline::input::Item;
 use crate::pipeline::metrics::Work;
+use crate::pipeline::options::ExtractOptions;
 use crate::pipeline::record::Extracted;
 use crate::pipeline::store::ObjectMeta;
 use serde::de::DeserializeOwned;

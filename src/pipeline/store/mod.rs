@@ -49,6 +49,9 @@ impl ItemKeys {
     }
 }
 
+/// One object being stored, in the background: its URI once stored.
+pub type Upload = tokio::task::JoinHandle<Result<String, StoreError>>;
+
 /// Metadata stored with an object where the store supports it.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct ObjectMeta {

@@ -1,11 +1,11 @@
-//! The decoder process: `reelframe __worker`, started by the main process with a scrubbed
-//! environment. It reads jobs on stdin, runs the in-process extraction path on each (open, scan,
+//! `reelframe __worker`: a decoder process, started by `extract` with a scrubbed environment
+//! (see `pipeline/isolate/`). It reads jobs on stdin, runs the in-process extraction path on each (open, scan,
 //! decode, encode), and sends every encoded object and the outcome back on stdout; it stores
 //! nothing itself and holds no credentials.
 
-use super::protocol::{read_message, write_message, FromWorker, ToWorker};
-use crate::error::{ErrorKind, ItemError, StoreError};
+use crate::error::StoreError;
 use crate::pipeline::extract::Extractor;
+use crate::pipeline::isolate::protocol::{read_message, write_message, FromWorker, ToWorker};
 use crate::pipeline::source::{Fetched, VideoData};
 use crate::pipeline::store::{FrameStore, ObjectMeta};
 use bytes::Bytes;
@@ -139,34 +139,3 @@ fn fault_injection(content_id: &str) {
 
 #[cfg(not(feature = "fault-injection"))]
 fn fault_injection(_content_id: &str) {}
-
-/// The error for an item whose decoder process died: `status` says how.
-pub fn crashed(status: Option<std::process::ExitStatus>, content_id: &str) -> ItemError {
-    use std::os::unix::process::ExitStatusExt;
-    let how = match status {
-        Some(status) => match status.signal() {
-            Some(signal) => format!("was killed by signal {signal} ({})", signal_name(signal)),
-            None => format!("exited with {status}"),
-        },
-        None => "stopped answering".to_string(),
-    };
-    ItemError::new(
-        ErrorKind::DecoderCrashed,
-        format!(
-            "the decoder process {how} while extracting {content_id:?}; the run went on with a \
-             new one (a rerun tries this item once more)"
-        ),
-    )
-}
-
-fn signal_name(signal: i32) -> &'static str {
-    match signal {
-        libc::SIGSEGV => "SIGSEGV",
-        libc::SIGABRT => "SIGABRT",
-        libc::SIGKILL => "SIGKILL, e.g. the out-of-memory killer or the item deadline",
-        libc::SIGBUS => "SIGBUS",
-        libc::SIGFPE => "SIGFPE",
-        libc::SIGILL => "SIGILL",
-        _ => "signal",
-    }
-}

@@ -1,0 +1,51 @@
+/*!
+How each item is extracted: the options every stage of one item reads, checked once by the
+configuration and shared by the in-process path and the decoder processes.
+*/
+
+use crate::pipeline::encode::SizeSpec;
+use crate::pipeline::sample::Sampling;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+/// How each item is extracted.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct ExtractOptions {
+    /// Which frames.
+    pub sampling: Sampling,
+    /// Output frame size.
+    pub size: SizeSpec,
+    /// JPEG quality, 1–100.
+    pub quality: u8,
+    /// Longest side of the thumbnail (0 = the frame's own size).
+    pub thumbnail_max_side: u32,
+    /// Threads inside one decoder.
+    pub decode_threads: usize,
+    /// Largest frame accepted, in pixels (the container's size and every decoded frame).
+    pub max_pixels: u64,
+    /// Deadline for one item, from open to the last stored frame.
+    pub item_timeout: Duration,
+    /// Platform used in keys when the input record has none.
+    pub platform: String,
+    /// Objects being uploaded at once, over all items; a worker whose frames would exceed it
+    /// waits, so memory stays bounded when the store is slower than decoding.
+    pub upload_concurrency: usize,
+}
+
+impl ExtractOptions {
+    /// The sampling parameters as records carry them; a rerun redoes items whose records differ.
+    pub fn sampling_record(&self) -> Value {
+        json!({
+            "mode": self.sampling.mode.name(),
+            "fps": self.sampling.mode.rate(),
+            "frames": self.sampling.mode.count(),
+            "max_seconds": self.sampling.max_ms as f64 / 1000.0,
+            "tolerance_ms": self.sampling.tolerance_ms,
+            "max_side": self.size.max_side,
+            "width": self.size.width,
+            "height": self.size.height,
+            "quality": self.quality,
+            "thumbnail_max_side": self.thumbnail_max_side,
+        })
+    }
+}
