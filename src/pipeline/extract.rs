@@ -135,6 +135,26 @@ impl Extractor {
         }
     }
 
+    /// An extractor with other options sharing this one's source, store, runtime, metrics and
+    /// upload limit: per-request sampling and decoder threads (`reelframe serve`).
+    pub fn with_options(&self, options: ExtractOptions) -> Extractor {
+        Extractor {
+            sampling_record: options.sampling_record(),
+            extractor_info: self.extractor_info.clone(),
+            options,
+            source: Arc::clone(&self.source),
+            store: Arc::clone(&self.store),
+            metrics: Arc::clone(&self.metrics),
+            runtime: self.runtime.clone(),
+            uploads: Arc::clone(&self.uploads),
+        }
+    }
+
+    /// The options items are extracted with.
+    pub fn options(&self) -> &ExtractOptions {
+        &self.options
+    }
+
     /// The counters and stage times of everything this extractor has done.
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
