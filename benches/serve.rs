@@ -37,7 +37,14 @@ struct Server {
 impl Server {
     fn start(root: &Path, out: &Path, extra: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_reelframe"))
-            .args(["serve", "--listen", "127.0.0.1:0", "-q", "--max-queue", "64"])
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "-q",
+                "--max-queue",
+                "64",
+            ])
             .arg("--out")
             .arg(out)
             .arg("--allow-root")
@@ -97,8 +104,14 @@ fn main() {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("samples"));
     let root = std::fs::canonicalize(root).expect("workload dir");
-    let rounds: usize = std::env::var("ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(2);
-    let repeat: usize = std::env::var("REPEAT").ok().and_then(|v| v.parse().ok()).unwrap_or(3);
+    let rounds: usize = std::env::var("ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2);
+    let repeat: usize = std::env::var("REPEAT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
     let clips = videos(&root);
     let scratch = tempfile::tempdir().unwrap();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -132,7 +145,8 @@ fn main() {
             let tasks: Vec<_> = bodies
                 .into_iter()
                 .map(|body| {
-                    let (gate, client, base) = (Arc::clone(&gate), client.clone(), server.base.clone());
+                    let (gate, client, base) =
+                        (Arc::clone(&gate), client.clone(), server.base.clone());
                     tokio::spawn(async move {
                         let _slot = gate.acquire_owned().await.unwrap();
                         call(&client, &base, &body).await
@@ -146,6 +160,9 @@ fn main() {
             results
         });
         let wall = started.elapsed().as_secs_f64();
+        if results.is_empty() {
+            continue; // ROUNDS=0: only the single-request comparison
+        }
         let failed = results.iter().filter(|r| r.1 != 200).count();
         let mut latencies: Vec<Duration> = results.iter().map(|r| r.0).collect();
         latencies.sort();
@@ -161,21 +178,33 @@ fn main() {
     drop(server);
 
     // one 60 s 720×1280 clip on an idle server, against ffmpeg on the same machine
-    let clip = std::env::var_os("CLIP").map(PathBuf::from).unwrap_or_else(|| {
-        clips
-            .iter()
-            .find(|c| c.to_string_lossy().contains("720p_75s"))
-            .unwrap_or(&clips[0])
-            .clone()
-    });
+    let clip = std::env::var_os("CLIP")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            clips
+                .iter()
+                .find(|c| c.to_string_lossy().contains("720p_75s"))
+                .unwrap_or(&clips[0])
+                .clone()
+        });
     let clip = std::fs::canonicalize(clip).unwrap();
-    println!("\nsingle request, idle server: {} (first 60 s, 1 fps), median of {repeat}", clip.display());
+    println!(
+        "\nsingle request, idle server: {} (first 60 s, 1 fps), median of {repeat}",
+        clip.display()
+    );
     let mut rows = Vec::new();
     for (name, extra) in [
         ("reelframe serve (decode threads: auto)", vec![]),
-        ("reelframe serve --decode-threads 1", vec!["--decode-threads", "1"]),
+        (
+            "reelframe serve --decode-threads 1",
+            vec!["--decode-threads", "1"],
+        ),
     ] {
-        let server = Server::start(&root, &scratch.path().join(format!("single{}", rows.len())), &extra);
+        let server = Server::start(
+            &root,
+            &scratch.path().join(format!("single{}", rows.len())),
+            &extra,
+        );
         let mut ours = Vec::new();
         let mut theirs = Vec::new();
         for k in 0..repeat {
@@ -188,7 +217,16 @@ fn main() {
             std::fs::create_dir_all(&out).unwrap();
             let started = Instant::now();
             let status = Command::new("ffmpeg")
-                .args(["-nostdin", "-loglevel", "error", "-threads", "0", "-t", "60", "-i"])
+                .args([
+                    "-nostdin",
+                    "-loglevel",
+                    "error",
+                    "-threads",
+                    "0",
+                    "-t",
+                    "60",
+                    "-i",
+                ])
                 .arg(&clip)
                 .args(["-vf", "fps=1", "-q:v", "3"])
                 .arg(out.join("%04d.jpg"))
@@ -202,6 +240,9 @@ fn main() {
     println!("| method | ms | ffmpeg -threads 0 ms (same rounds) | ffmpeg / reelframe |");
     println!("|---|---:|---:|---:|");
     for (name, ours, theirs) in rows {
-        println!("| {name} | {ours:.0} | {theirs:.0} | {:.2}× |", theirs / ours);
+        println!(
+            "| {name} | {ours:.0} | {theirs:.0} | {:.2}× |",
+            theirs / ours
+        );
     }
 }
