@@ -4,7 +4,7 @@
 use crate::bench::methods::{Mode, ModeSampling};
 use crate::cli::{
     Baseline, BenchArgs, ExtractArgs, InputFormat, InspectArgs, MergeArgs, NetworkArgs,
-    RecordsFormat, Requirement, SamplingArgs,
+    RecordsFormat, Requirement, SamplingArgs, ServeArgs,
 };
 use crate::files::safe_segment;
 use crate::pipeline::encode::SizeSpec;
@@ -15,6 +15,7 @@ use crate::pipeline::net::retry::RetryPolicy;
 use crate::pipeline::net::s3::{S3Location, S3Settings};
 use crate::pipeline::net::FetchLimits;
 use crate::pipeline::sample::{Sampling, SamplingMode};
+use crate::serve::ServeSettings;
 use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -520,6 +521,126 @@ impl BenchConfig {
             max_seconds: args.max_seconds.trim().to_string(),
             cap_ms: parse_max_seconds(&args.max_seconds)?,
             scratch_dir: args.scratch_dir.clone(),
+            quiet: args.quiet,
+        })
+    }
+}
+
+/// A checked `serve` configuration.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// Where to listen.
+    pub listen: std::net::SocketAddr,
+    /// Where frames and thumbnails go.
+    pub store: StoreTarget,
+    /// Remote fetches and uploads.
+    pub network: NetworkConfig,
+    /// Largest video accepted.
+    pub max_bytes: u64,
+    /// The defaults each request may override.
+    pub options: ExtractOptions,
+    /// Admission, deadlines, auth, roots, journal.
+    pub settings: ServeSettings,
+    /// How long in-flight requests may run after SIGTERM/SIGINT.
+    pub shutdown_timeout: Duration,
+    /// No access log.
+    pub quiet: bool,
+}
+
+impl ServeConfig {
+    /// Checks `args` into a configuration; `env_token` is REELFRAME_TOKEN's value.
+    pub fn from_args(args: &ServeArgs, env_token: Option<String>) -> Result<ServeConfig> {
+        let listen: std::net::SocketAddr = args.listen.trim().parse().with_context(|| {
+            format!(
+                "--listen {:?} is not ADDR:PORT (e.g. 127.0.0.1:8080)",
+                args.listen
+            )
+        })?;
+        let token = args.token.clone().or(env_token).filter(|t| !t.is_empty());
+        if token
+            .as_ref()
+            .is_some_and(|t| t.trim() != t || t.len() < 16)
+        {
+            bail!("--token must be at least 16 characters without surrounding spaces");
+        }
+        if !listen.ip().is_loopback() && token.is_none() && !args.insecure_no_auth {
+            bail!("--listen {listen} is reachable from other machines: give --token TOKEN (or REELFRAME_TOKEN), or --insecure-no-auth to serve without one");
+        }
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let max_inflight = args.max_inflight.unwrap_or(cores);
+        if max_inflight == 0 || max_inflight > 1024 {
+            bail!("--max-inflight must be between 1 and 1024");
+        }
+        let max_queue = args.max_queue.unwrap_or(2 * max_inflight);
+        if max_queue > 100_000 {
+            bail!("--max-queue must be at most 100000");
+        }
+        if args.decode_threads.is_some_and(|n| n == 0 || n > 64) {
+            bail!("--decode-threads must be between 1 and 64");
+        }
+        if args.upload_concurrency == 0 || args.upload_concurrency > 1024 {
+            bail!("--upload-concurrency must be between 1 and 1024");
+        }
+        let mut allow_roots = Vec::new();
+        for root in &args.allow_root {
+            let canonical = std::fs::canonicalize(root)
+                .with_context(|| format!("--allow-root {}", root.display()))?;
+            if !canonical.is_dir() {
+                bail!("--allow-root {} is not a directory", root.display());
+            }
+            allow_roots.push(canonical);
+        }
+        let platform = args.platform.trim().to_ascii_lowercase();
+        if platform.is_empty() {
+            bail!("--platform must not be empty");
+        }
+        let store = match s3_argument("--out", &args.out)? {
+            Some(location) => StoreTarget::S3(location),
+            None => StoreTarget::Dir(args.out.clone()),
+        };
+        let journal = match (&args.records, &store) {
+            (Some(p), _) if p.to_string_lossy().contains("://") => {
+                bail!("--records must be a local file for serve: {}", p.display())
+            }
+            (Some(p), _) => Some(p.clone()),
+            (None, StoreTarget::Dir(dir)) => Some(dir.join("records.jsonl")),
+            (None, StoreTarget::S3(_)) => None,
+        };
+        let request_timeout = parse_duration(&args.request_timeout).context("--request-timeout")?;
+        let max_bytes = parse_size(&args.max_bytes).context("--max-bytes")?;
+        Ok(ServeConfig {
+            listen,
+            store,
+            network: network_from_args(&args.network, max_bytes)?,
+            max_bytes,
+            options: ExtractOptions {
+                sampling: Sampling {
+                    mode: SamplingMode::Fps { num: 1, den: 1 },
+                    max_ms: 60_000,
+                    tolerance_ms: 0,
+                },
+                size: SizeSpec::default(),
+                quality: crate::pipeline::encode::DEFAULT_QUALITY,
+                thumbnail_max_side: 320,
+                decode_threads: 1,
+                max_pixels: crate::pipeline::demux::MAX_PIXELS,
+                item_timeout: request_timeout,
+                platform,
+                upload_concurrency: args.upload_concurrency,
+            },
+            settings: ServeSettings {
+                max_inflight,
+                max_queue,
+                request_timeout,
+                max_body: parse_size(&args.max_body).context("--max-body")? as usize,
+                token,
+                allow_roots,
+                decode_threads: args.decode_threads,
+                cores,
+                journal,
+            },
+            shutdown_timeout: parse_duration(&args.shutdown_timeout)
+                .context("--shutdown-timeout")?,
             quiet: args.quiet,
         })
     }

@@ -14,7 +14,8 @@ The data flow, one file or folder of [`pipeline`] per stage, named for it:
 
 `pipeline/extract.rs` takes one item through every stage; `pipeline/run.rs` runs a stream of
 them: fetches and uploads on a small tokio runtime, decoding and encoding on rayon workers,
-bounded queues between them, one record writer. The CLI is a leaf: [`cli`] (every flag),
+bounded queues between them, one record writer; [`serve`] runs one per HTTP request
+(`reelframe serve`). The CLI is a leaf: [`cli`] (every flag),
 [`config`] (flags checked into configurations) and [`commands`] (wiring) sit on top of the
 library, which is usable without them:
 
@@ -64,5 +65,6 @@ pub mod error;
 pub mod files;
 pub mod logging;
 pub mod pipeline;
+pub mod serve;
 
 pub use error::{ErrorKind, ItemError};

@@ -3,7 +3,7 @@
 use clap::Parser;
 use reelframe::cli::{Cli, Command};
 use reelframe::commands;
-use reelframe::config::{BenchConfig, ExtractConfig, InspectConfig, MergeConfig};
+use reelframe::config::{BenchConfig, ExtractConfig, InspectConfig, MergeConfig, ServeConfig};
 
 /// Exit code for usage and setup errors.
 const EXIT_SETUP_ERROR: i32 = 2;
@@ -39,6 +39,12 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Bench(args) => {
             reelframe::logging::init(0, args.quiet);
             commands::bench::run(&BenchConfig::from_args(&args)?)
+        }
+        Command::Serve(args) => {
+            // info by default: the access log is one info line per request
+            reelframe::logging::init(args.verbose + 1, args.quiet);
+            let token = std::env::var("REELFRAME_TOKEN").ok();
+            commands::serve::run(&ServeConfig::from_args(&args, token)?)
         }
     }
 }

@@ -4,4 +4,5 @@ pub mod bench;
 pub mod extract;
 pub mod inspect;
 pub mod merge;
+pub mod serve;
 pub mod worker;

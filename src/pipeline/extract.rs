@@ -25,7 +25,7 @@ use crate::pipeline::record::{
 };
 use crate::pipeline::sample::{self, pts_to_ms};
 use crate::pipeline::source::{Fetched, Source, VideoUrl};
-use crate::pipeline::store::{FrameStore, ItemKeys, ObjectMeta};
+use crate::pipeline::store::{FrameStore, ItemKeys, ObjectMeta, Upload};
 use crate::pipeline::thumbnail;
 use bytes::Bytes;
 use futures_util::FutureExt;
@@ -51,7 +51,6 @@ pub struct Extractor {
     isolation: Option<Isolation>,
 }
 
-use crate::pipeline::store::Upload;
 
 /// An item decoded and encoded, whose objects may still be uploading.
 pub struct Pending {
@@ -117,6 +116,27 @@ impl Extractor {
     pub fn with_isolation(mut self, isolation: Isolation) -> Extractor {
         self.isolation = Some(isolation);
         self
+    }
+
+    /// An extractor with other options sharing this one's source, store, runtime, metrics and
+    /// upload limit: per-request sampling and decoder threads (`reelframe serve`).
+    pub fn with_options(&self, options: ExtractOptions) -> Extractor {
+        Extractor {
+            sampling_record: options.sampling_record(),
+            extractor_info: self.extractor_info.clone(),
+            options,
+            source: Arc::clone(&self.source),
+            store: Arc::clone(&self.store),
+            metrics: Arc::clone(&self.metrics),
+            runtime: self.runtime.clone(),
+            uploads: Arc::clone(&self.uploads),
+            isolation: self.isolation.clone(),
+        }
+    }
+
+    /// The options items are extracted with.
+    pub fn options(&self) -> &ExtractOptions {
+        &self.options
     }
 
     /// The counters and stage times of everything this extractor has done.
