@@ -428,7 +428,7 @@ impl OpenVideo {
             } else {
                 self.default_frame_duration
             };
-            let discard = packet.flags().bits() & ffmpeg::ffi::AV_PKT_FLAG_DISCARD != 0;
+            let discard = ffi::packet_flags(&packet) & ffmpeg::ffi::AV_PKT_FLAG_DISCARD != 0;
             if packet.is_corrupt() {
                 return Err(ItemError::new(
                     ErrorKind::Truncated,
