@@ -113,7 +113,7 @@ pub struct TargetReport {
     pub target_ms: i64,
     /// pts of the answering frame (stream time base).
     pub pts: i64,
-    /// That pts in ms on the stream clock (not shifted by the first frame's pts).
+    /// That frame's time in ms from the first displayed frame (same origin as `target_ms`).
     pub pts_ms: i64,
     /// Whether the answering frame is a keyframe.
     pub key: bool,
@@ -254,6 +254,27 @@ pub fn stream_stats(timeline: &Timeline, max_ms: u64) -> StreamStats {
     }
 }
 
+/// How frames are turned upright, in words: `rotation` with ffprobe's sign (counter-clockwise),
+/// then a mirror.
+fn orientation_text(rotation: i32, hflip: bool, vflip: bool) -> String {
+    let turn = match rotation {
+        0 => None,
+        r if r < 0 => Some(format!("{r} (turned {}° clockwise)", -r)),
+        r => Some(format!("{r} (turned {r}° counter-clockwise)")),
+    };
+    let mirror = match (hflip, vflip) {
+        (true, _) => Some("mirrored left-right"),
+        (_, true) => Some("mirrored top-bottom"),
+        _ => None,
+    };
+    match (turn, mirror) {
+        (None, None) => "none".into(),
+        (Some(t), None) => t,
+        (None, Some(m)) => format!("0, {m}"),
+        (Some(t), Some(m)) => format!("{t}, then {m}"),
+    }
+}
+
 fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
@@ -285,7 +306,7 @@ pub fn target_reports(timeline: &Timeline, plan: &Plan) -> Vec<TargetReport> {
             index: t.index,
             target_ms: t.target_ms,
             pts: t.pts,
-            pts_ms: pts_to_ms(t.pts, timeline.time_base),
+            pts_ms: timeline.relative_ms(t.pts),
             key: key_of.get(&t.pts).copied().unwrap_or(false),
         })
         .collect()
@@ -317,14 +338,7 @@ impl Report {
             )
         };
         rows.push(("size", size));
-        rows.push((
-            "rotation",
-            if v.rotation == 0 {
-                "none".to_string()
-            } else {
-                format!("{}° clockwise to make frames upright", v.rotation)
-            },
-        ));
+        rows.push(("rotation", orientation_text(v.rotation, v.hflip, v.vflip)));
         rows.push((
             "pixels",
             format!(
@@ -486,6 +500,8 @@ mod tests {
             first_pts: 0,
             end_pts: n * step,
             stopped_at_cap: false,
+            pts_from_order: false,
+            rewind_ts: 0,
         }
     }
 

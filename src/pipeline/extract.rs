@@ -231,7 +231,7 @@ impl Extractor {
                         .elapsed()
                         .saturating_sub(encoded.convert_time),
                 );
-                let pts_ms = pts_to_ms(targets[0].pts, time_base);
+                let pts_ms = timeline.relative_ms(targets[0].pts);
                 for target in targets {
                     let key = keys.frame(target.index, pts_ms);
                     let meta = ObjectMeta {
@@ -246,6 +246,8 @@ impl Extractor {
                         index: target.index,
                         target_ms: target.target_ms,
                         pts_ms,
+                        stream_pts: targets[0].pts,
+                        stream_pts_ms: pts_to_ms(targets[0].pts, time_base),
                         key,
                         uri: String::new(),
                         width: encoded.width,
