@@ -15,6 +15,7 @@ use crate::pipeline::net::retry::RetryPolicy;
 use crate::pipeline::net::s3::{S3Location, S3Settings};
 use crate::pipeline::net::FetchLimits;
 use crate::pipeline::sample::{Sampling, SamplingMode};
+use crate::pipeline::tonemap::HdrMode;
 use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -381,6 +382,10 @@ impl ExtractConfig {
                 item_timeout: parse_duration(&args.item_timeout)?,
                 platform,
                 upload_concurrency: args.upload_concurrency,
+                hdr: match args.hdr {
+                    crate::cli::HdrArg::Tonemap => HdrMode::ToneMap,
+                    crate::cli::HdrArg::Passthrough => HdrMode::Passthrough,
+                },
             },
             max_bytes,
             jobs,

@@ -162,13 +162,10 @@ pub fn inspect(video: &str, sampling: &Sampling) -> Result<Report, ItemError> {
     let mut opened = OpenVideo::open(&fetched.data, fetched.bytes, deadline)?;
     let timeline = opened.scan(sampling.max_ms, deadline)?;
     let plan = sample::plan(&timeline, sampling)?;
-    Ok(build_report(
-        video,
-        opened.facts.clone(),
-        &timeline,
-        sampling,
-        &plan,
-    ))
+    let mut facts = opened.facts.clone();
+    // what `extract` does by default
+    facts.tone_mapped = facts.hdr.is_some();
+    Ok(build_report(video, facts, &timeline, sampling, &plan))
 }
 
 /// Builds the report from what the scan and the plan found.
@@ -342,9 +339,23 @@ impl Report {
         rows.push((
             "pixels",
             format!(
-                "{}, range {}, matrix {}",
-                v.pixel_format, v.color_range, v.color_space
+                "{}, range {}, matrix {}, transfer {}, primaries {}",
+                v.pixel_format, v.color_range, v.color_space, v.color_transfer, v.color_primaries
             ),
+        ));
+        rows.push((
+            "hdr",
+            match v.hdr {
+                Some(hdr) => format!(
+                    "{} (extract tone-maps it to SDR BT.709 unless --hdr passthrough)",
+                    if hdr == crate::pipeline::tonemap::Hdr::Pq {
+                        "PQ"
+                    } else {
+                        "HLG"
+                    }
+                ),
+                None => "no (SDR)".into(),
+            },
         ));
         let container_duration = v
             .container_duration_ms

@@ -14,6 +14,7 @@ use crate::pipeline::deadline::Deadline;
 use crate::pipeline::ffi;
 use crate::pipeline::sample::{pts_to_ms, PacketInfo, Timeline};
 use crate::pipeline::source::VideoData;
+use crate::pipeline::tonemap::Hdr;
 use ffmpeg::format::context::{Input, StreamIo};
 use ffmpeg::media::Type as MediaType;
 use ffmpeg::Packet;
@@ -167,6 +168,15 @@ pub struct VideoFacts {
     pub color_range: String,
     /// Colour matrix (`bt709`, `bt470bg`, `unknown`).
     pub color_space: String,
+    /// Transfer characteristic (`bt709`, `smpte2084`, `arib-std-b67`, `unknown`).
+    pub color_transfer: String,
+    /// Colour primaries (`bt709`, `bt2020`, `unknown`).
+    pub color_primaries: String,
+    /// The HDR transfer (`pq` for SMPTE ST 2084, `hlg` for ARIB STD-B67), or null for SDR.
+    pub hdr: Option<Hdr>,
+    /// Whether the frames were tone-mapped from HDR to SDR BT.709 (false for SDR video and with
+    /// `--hdr passthrough`).
+    pub tone_mapped: bool,
     /// Whether the container has an audio stream.
     pub has_audio: bool,
     /// Size of the video file in bytes.
@@ -373,6 +383,10 @@ impl OpenVideo {
                 .map_or_else(|| "unknown".into(), ffi::pixel_format_name),
             color_range: color_range_name(raw.color_range),
             color_space: color_space_name(raw.color_space),
+            color_transfer: raw.color_transfer.name().unwrap_or("unknown").to_string(),
+            color_primaries: raw.color_primaries.name().unwrap_or("unknown").to_string(),
+            hdr: Hdr::of_transfer(raw.color_transfer),
+            tone_mapped: false,
             has_audio,
             bytes,
         };

@@ -25,6 +25,7 @@ use crate::pipeline::sample::{self, pts_to_ms, Sampling};
 use crate::pipeline::source::{Fetched, Source, VideoUrl};
 use crate::pipeline::store::{FrameStore, ItemKeys, ObjectMeta};
 use crate::pipeline::thumbnail;
+use crate::pipeline::tonemap::HdrMode;
 use bytes::Bytes;
 use futures_util::FutureExt;
 use serde_json::{json, Value};
@@ -55,12 +56,14 @@ pub struct ExtractOptions {
     /// Objects being uploaded at once, over all items; a worker whose frames would exceed it
     /// waits, so memory stays bounded when the store is slower than decoding.
     pub upload_concurrency: usize,
+    /// What to do with HDR (PQ, HLG) video: tone-map it to SDR (default) or convert it raw.
+    pub hdr: HdrMode,
 }
 
 impl ExtractOptions {
     /// The sampling parameters as records carry them; a rerun redoes items whose records differ.
     pub fn sampling_record(&self) -> Value {
-        json!({
+        let mut record = json!({
             "mode": self.sampling.mode.name(),
             "fps": self.sampling.mode.rate(),
             "frames": self.sampling.mode.count(),
@@ -71,7 +74,13 @@ impl ExtractOptions {
             "height": self.size.height,
             "quality": self.quality,
             "thumbnail_max_side": self.thumbnail_max_side,
-        })
+        });
+        // Only the non-default choice is recorded, so records written before HDR was
+        // tone-mapped still count as done with the default.
+        if self.hdr == HdrMode::Passthrough {
+            record["hdr"] = json!("passthrough");
+        }
+        record
     }
 }
 
@@ -203,11 +212,14 @@ impl Extractor {
         let timeline = metrics.time(Stage::Demux, || {
             video.scan(self.options.sampling.max_ms, deadline)
         })?;
-        let (facts, orientation) = (video.facts.clone(), video.orientation);
+        let (mut facts, orientation) = (video.facts.clone(), video.orientation);
+        let tone_map = facts.hdr.filter(|_| self.options.hdr == HdrMode::ToneMap);
+        facts.tone_mapped = tone_map.is_some();
         let plan = sample::plan(&timeline, &self.options.sampling)?;
         let platform = self.platform_of(item).to_string();
         let keys = ItemKeys::new(&platform, &item.content_id);
         let mut encoder = FrameEncoder::new(self.options.quality, self.options.size)?;
+        encoder.set_tone_mapping(tone_map);
         let mut frames: Vec<Option<FrameRecord>> = vec![None; plan.targets.len()];
         let mut uploads = Vec::with_capacity(plan.targets.len() + 1);
         let mut picker = thumbnail::ThumbnailPicker::default();
