@@ -222,7 +222,6 @@ fn every_sample_frame_matches_ffprobe_timing_and_ffmpeg_pixels() {
         assert_eq!(rec["content_type"], "VIDEO");
         assert_valid(&validator, rec);
         assert_frames_are_displayed_at_targets(video, rec);
-        let stream = ffprobe_video_stream(video);
         let fs_ = frames(rec);
         for f in [&fs_[0], &fs_[fs_.len() / 2], &fs_[fs_.len() - 1]] {
             let ours = load_rgb(Path::new(f["uri"].as_str().unwrap()));
