@@ -59,6 +59,17 @@ pub enum RecordsFormat {
     Avro,
 }
 
+/// What to do with HDR video.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum HdrArg {
+    /// Tone-map PQ and HLG to SDR BT.709 (reference white 203 cd/m² → SDR white, BT.2390
+    /// highlight roll-off, BT.2020 → BT.709 gamut).
+    #[default]
+    Tonemap,
+    /// Convert HDR frames as if they were SDR (the raw conversion: dim, washed out).
+    Passthrough,
+}
+
 /// Formats of an input list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum InputFormat {
@@ -165,6 +176,10 @@ pub struct ExtractArgs {
     /// Longest side of the thumbnail in pixels (0 = the frame's size).
     #[arg(long, value_name = "PX", default_value_t = 320)]
     pub thumbnail_max_side: u32,
+
+    /// HDR (PQ, HLG) video: `tonemap` to SDR BT.709, or `passthrough` for the raw conversion.
+    #[arg(long, value_enum, default_value_t = HdrArg::Tonemap)]
+    pub hdr: HdrArg,
 
     /// Videos processed at once [default: number of cores].
     #[arg(short, long)]

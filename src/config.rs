@@ -16,6 +16,7 @@ use crate::pipeline::net::s3::{S3Location, S3Settings};
 use crate::pipeline::net::FetchLimits;
 use crate::pipeline::sample::{Sampling, SamplingMode};
 use crate::serve::ServeSettings;
+use crate::pipeline::tonemap::HdrMode;
 use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -403,6 +404,10 @@ impl ExtractConfig {
                 item_timeout: parse_duration(&args.item_timeout)?,
                 platform,
                 upload_concurrency: args.upload_concurrency,
+                hdr: match args.hdr {
+                    crate::cli::HdrArg::Tonemap => HdrMode::ToneMap,
+                    crate::cli::HdrArg::Passthrough => HdrMode::Passthrough,
+                },
             },
             max_bytes,
             jobs,
@@ -627,6 +632,7 @@ impl ServeConfig {
                 item_timeout: request_timeout,
                 platform,
                 upload_concurrency: args.upload_concurrency,
+                hdr: HdrMode::default(),
             },
             settings: ServeSettings {
                 max_inflight,

@@ -38,6 +38,7 @@ let options = ExtractOptions {
     item_timeout: std::time::Duration::from_secs(300),
     platform: "tiktok".into(),
     upload_concurrency: 16,
+    hdr: Default::default(),
 };
 let extractor = Extractor::new(
     options,

@@ -73,11 +73,24 @@ fn assert_frames_are_displayed_at_targets(video: &Path, record: &Value) {
         let target = f["target_ms"].as_i64().unwrap();
         let expected = frame_displayed_at(&probe, first, stream.time_base, target);
         assert_eq!(
-            f["pts_ms"].as_i64().unwrap(),
-            pts_to_ms(expected.pts, stream.time_base),
+            f["stream_pts"].as_i64().unwrap(),
+            expected.pts,
             "{}: frame {} for target {target} ms",
             video.display(),
             f["index"]
+        );
+        // pts_ms is on the target's timeline (from the first displayed frame), stream_pts_ms
+        // on the stream clock
+        assert_eq!(
+            f["pts_ms"].as_i64().unwrap(),
+            pts_to_ms(expected.pts - first, stream.time_base),
+            "{}: frame {}",
+            video.display(),
+            f["index"]
+        );
+        assert_eq!(
+            f["stream_pts_ms"].as_i64().unwrap(),
+            pts_to_ms(expected.pts, stream.time_base)
         );
     }
 }
@@ -178,7 +191,7 @@ fn keyframes_mode_yields_exactly_the_keyframes_ffprobe_reports_in_the_cap() {
         let stem = name.rsplit_once('.').unwrap().0;
         let got: Vec<i64> = frames(&recs[stem])
             .iter()
-            .map(|f| f["pts_ms"].as_i64().unwrap())
+            .map(|f| f["stream_pts_ms"].as_i64().unwrap())
             .collect();
         assert!(!expected.is_empty());
         assert_eq!(got, expected, "{name}");
@@ -209,16 +222,10 @@ fn every_sample_frame_matches_ffprobe_timing_and_ffmpeg_pixels() {
         assert_eq!(rec["content_type"], "VIDEO");
         assert_valid(&validator, rec);
         assert_frames_are_displayed_at_targets(video, rec);
-        let stream = ffprobe_video_stream(video);
         let fs_ = frames(rec);
         for f in [&fs_[0], &fs_[fs_.len() / 2], &fs_[fs_.len() - 1]] {
             let ours = load_rgb(Path::new(f["uri"].as_str().unwrap()));
-            // pts back in the stream time base, from ffprobe's list (exact, not via ms)
-            let pts = ffprobe_frames(video)
-                .into_iter()
-                .find(|p| pts_to_ms(p.pts, stream.time_base) == f["pts_ms"].as_i64().unwrap())
-                .unwrap()
-                .pts;
+            let pts = f["stream_pts"].as_i64().unwrap();
             let reference = ffmpeg_reference_rgb(video, pts, tmp.path());
             assert_eq!(
                 ours.dimensions(),
@@ -269,7 +276,11 @@ fn rotated_clips_come_out_upright_with_swapped_dimensions() {
         ),
         (Some(640), Some(360))
     );
-    assert_eq!(rec["derived"]["video"]["rotation"], 270);
+    // ffprobe's sign: the clip's display matrix says 90 (counter-clockwise), and no mirror
+    assert_eq!(ffprobe_video_stream(&rotated).rotation, 90);
+    assert_eq!(rec["derived"]["video"]["rotation"], 90);
+    assert_eq!(rec["derived"]["video"]["hflip"], false);
+    assert_eq!(rec["derived"]["video"]["vflip"], false);
     for f in frames(rec) {
         assert_eq!(
             (f["width"].as_u64(), f["height"].as_u64()),
@@ -277,15 +288,11 @@ fn rotated_clips_come_out_upright_with_swapped_dimensions() {
         );
     }
     assert_eq!(recs["fire2"]["derived"]["video"]["rotation"], 180);
+    assert_eq!(recs["fire2"]["derived"]["video"]["hflip"], false);
     // Pixels: ours equals ffmpeg's autorotated picture, and differs from the stored (unturned) one.
     let f = &frames(&recs["fire2"])[1];
     let ours = load_rgb(Path::new(f["uri"].as_str().unwrap()));
-    let stream = ffprobe_video_stream(&fire);
-    let pts = ffprobe_frames(&fire)
-        .into_iter()
-        .find(|p| pts_to_ms(p.pts, stream.time_base) == f["pts_ms"].as_i64().unwrap())
-        .unwrap()
-        .pts;
+    let pts = f["stream_pts"].as_i64().unwrap();
     let upright = ffmpeg_reference_rgb(&fire, pts, tmp.path());
     assert!(psnr(&ours, &upright) >= 35.0);
     let stored = tmp.path().join("stored.png");

@@ -145,8 +145,8 @@ fn json_report_matches_ffprobe_packets_and_frames() {
             assert_eq!(int(&t["pts"]), expected.pts, "{what}: target {target} ms");
             assert_eq!(
                 int(&t["pts_ms"]),
-                pts_to_ms(expected.pts, tb),
-                "{what}: target {target} ms"
+                pts_to_ms(expected.pts - first, tb),
+                "{what}: target {target} ms (from the first displayed frame)"
             );
             let packet = packets.iter().position(|p| p.pts == expected.pts).unwrap();
             assert_eq!(t["key"], packets[packet].key, "{what}: target {target} ms");
@@ -189,15 +189,19 @@ fn frames_mode_targets_are_slice_centres() {
 
 #[test]
 fn rotation_and_display_size() {
-    // reelframe reports the clockwise turn that makes frames upright; ffprobe's display-matrix
-    // rotation is counter-clockwise (90 for rotated90.mp4, -180 for fire2.mp4).
-    for (name, rotation) in [("rotated90.mp4", 270), ("fire2.mp4", 180)] {
+    // reelframe reports the rotation with ffprobe's sign (counter-clockwise): 90 for
+    // rotated90.mp4; fire2.mp4's half turn, which ffprobe prints as -180, is 180.
+    for (name, rotation) in [("rotated90.mp4", 90), ("fire2.mp4", 180)] {
         let video = sample(name);
         let stream = ffprobe_video_stream(&video);
-        assert_eq!(stream.rotation_cw(), rotation, "{name}: ffprobe");
+        assert_eq!(stream.rotation.rem_euclid(360), rotation, "{name}: ffprobe");
         let report = inspect_json(&video, &[]);
         let v = &report["video"];
         assert_eq!(v["rotation"], rotation, "{name}");
+        assert_eq!(
+            (&v["hflip"], &v["vflip"]),
+            (&Value::Bool(false), &Value::Bool(false))
+        );
         assert_eq!(
             (v["width"].as_u64().unwrap(), v["height"].as_u64().unwrap()),
             (stream.width as u64, stream.height as u64),
@@ -244,7 +248,7 @@ fn keyframes_mode_lists_exactly_the_keyframes_in_the_cap() {
         let mut expected: Vec<i64> = packets
             .iter()
             .filter(|p| p.key && before_cap(p.pts, first, tb, cap))
-            .map(|p| pts_to_ms(p.pts, tb))
+            .map(|p| pts_to_ms(p.pts - first, tb))
             .collect();
         expected.sort();
         assert!(!expected.is_empty(), "{name}");

@@ -113,7 +113,7 @@ pub struct TargetReport {
     pub target_ms: i64,
     /// pts of the answering frame (stream time base).
     pub pts: i64,
-    /// That pts in ms on the stream clock (not shifted by the first frame's pts).
+    /// That frame's time in ms from the first displayed frame (same origin as `target_ms`).
     pub pts_ms: i64,
     /// Whether the answering frame is a keyframe.
     pub key: bool,
@@ -162,13 +162,10 @@ pub fn inspect(video: &str, sampling: &Sampling) -> Result<Report, ItemError> {
     let mut opened = OpenVideo::open(&fetched.data, fetched.bytes, deadline)?;
     let timeline = opened.scan(sampling.max_ms, deadline)?;
     let plan = sample::plan(&timeline, sampling)?;
-    Ok(build_report(
-        video,
-        opened.facts.clone(),
-        &timeline,
-        sampling,
-        &plan,
-    ))
+    let mut facts = opened.facts.clone();
+    // what `extract` does by default
+    facts.tone_mapped = facts.hdr.is_some();
+    Ok(build_report(video, facts, &timeline, sampling, &plan))
 }
 
 /// Builds the report from what the scan and the plan found.
@@ -254,6 +251,27 @@ pub fn stream_stats(timeline: &Timeline, max_ms: u64) -> StreamStats {
     }
 }
 
+/// How frames are turned upright, in words: `rotation` with ffprobe's sign (counter-clockwise),
+/// then a mirror.
+fn orientation_text(rotation: i32, hflip: bool, vflip: bool) -> String {
+    let turn = match rotation {
+        0 => None,
+        r if r < 0 => Some(format!("{r} (turned {}° clockwise)", -r)),
+        r => Some(format!("{r} (turned {r}° counter-clockwise)")),
+    };
+    let mirror = match (hflip, vflip) {
+        (true, _) => Some("mirrored left-right"),
+        (_, true) => Some("mirrored top-bottom"),
+        _ => None,
+    };
+    match (turn, mirror) {
+        (None, None) => "none".into(),
+        (Some(t), None) => t,
+        (None, Some(m)) => format!("0, {m}"),
+        (Some(t), Some(m)) => format!("{t}, then {m}"),
+    }
+}
+
 fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
@@ -285,7 +303,7 @@ pub fn target_reports(timeline: &Timeline, plan: &Plan) -> Vec<TargetReport> {
             index: t.index,
             target_ms: t.target_ms,
             pts: t.pts,
-            pts_ms: pts_to_ms(t.pts, timeline.time_base),
+            pts_ms: timeline.relative_ms(t.pts),
             key: key_of.get(&t.pts).copied().unwrap_or(false),
         })
         .collect()
@@ -317,20 +335,27 @@ impl Report {
             )
         };
         rows.push(("size", size));
-        rows.push((
-            "rotation",
-            if v.rotation == 0 {
-                "none".to_string()
-            } else {
-                format!("{}° clockwise to make frames upright", v.rotation)
-            },
-        ));
+        rows.push(("rotation", orientation_text(v.rotation, v.hflip, v.vflip)));
         rows.push((
             "pixels",
             format!(
-                "{}, range {}, matrix {}",
-                v.pixel_format, v.color_range, v.color_space
+                "{}, range {}, matrix {}, transfer {}, primaries {}",
+                v.pixel_format, v.color_range, v.color_space, v.color_transfer, v.color_primaries
             ),
+        ));
+        rows.push((
+            "hdr",
+            match v.hdr {
+                Some(hdr) => format!(
+                    "{} (extract tone-maps it to SDR BT.709 unless --hdr passthrough)",
+                    if hdr == crate::pipeline::tonemap::Hdr::Pq {
+                        "PQ"
+                    } else {
+                        "HLG"
+                    }
+                ),
+                None => "no (SDR)".into(),
+            },
         ));
         let container_duration = v
             .container_duration_ms
@@ -486,6 +511,8 @@ mod tests {
             first_pts: 0,
             end_pts: n * step,
             stopped_at_cap: false,
+            pts_from_order: false,
+            rewind_ts: 0,
         }
     }
 

@@ -103,7 +103,15 @@ struct Tally {
     callback_time: Duration,
     /// Largest frame accepted, in pixels.
     max_pixels: u64,
+    /// For a stream without pts ([`Timeline::pts_from_order`]): the frames' times in
+    /// presentation order, and how many frames this pass's decoder has returned.
+    by_order: Option<(Vec<i64>, usize)>,
 }
+
+/// Packets past the last target's own packet still sent to a decoder that numbers its frames
+/// (streams without pts): a frame may leave the decoder this many packets after its own (the
+/// reorder depth; H.264 allows at most 16).
+const REORDER_MARGIN: usize = 16;
 
 /// The pts the scan assigned to `packet` (pts, else dts), when the packet carries one.
 fn packet_pts(packet: &Packet) -> Option<i64> {
@@ -112,10 +120,7 @@ fn packet_pts(packet: &Packet) -> Option<i64> {
 
 /// Puts the demuxer back at the first packet of the stream. Returns false if it cannot.
 fn rewind(input: &mut Input, stream_index: usize, timeline: &Timeline) -> bool {
-    timeline
-        .packets
-        .first()
-        .is_some_and(|first| ffi::seek_to(input, stream_index, first.pts))
+    !timeline.packets.is_empty() && ffi::seek_to(input, stream_index, timeline.rewind_ts)
 }
 
 fn open_decoder(
@@ -174,7 +179,14 @@ where
             ),
         ));
     }
-    let Some(pts) = frame.pts().or_else(|| frame.timestamp()) else {
+    let pts = match &mut tally.by_order {
+        Some((times, returned)) => {
+            *returned += 1;
+            times.get(*returned - 1).copied()
+        }
+        None => frame.pts().or_else(|| frame.timestamp()),
+    };
+    let Some(pts) = pts else {
         return Ok(());
     };
     if frame.is_corrupt() || frame.has_decode_errors() {
@@ -239,6 +251,11 @@ where
     F: FnMut(&[Target], &ffmpeg::frame::Video) -> Result<(), ItemError>,
 {
     let tb = timeline.time_base;
+    // A decoder that numbers its frames must see every packet and return every picture.
+    let keyframes_only = plan.keyframes_only && !timeline.pts_from_order;
+    if let Some((_, returned)) = &mut tally.by_order {
+        *returned = 0;
+    }
     let mut frame = ffmpeg::frame::Video::empty();
     let mut packet = Packet::empty();
     let mut index = 0usize;
@@ -268,7 +285,9 @@ where
         let Some(info) = timeline.packets.get(index).copied() else {
             break;
         };
-        if packet_pts(&packet).is_some_and(|pts| pts != info.pts) || packet.is_key() != info.key {
+        let pts_differs =
+            !timeline.pts_from_order && packet_pts(&packet).is_some_and(|pts| pts != info.pts);
+        if pts_differs || packet.is_key() != info.key {
             return Ok(PassEnd::Desync);
         }
         let i = index;
@@ -277,7 +296,7 @@ where
         if i < current.first {
             continue;
         }
-        if plan.keyframes_only && !info.key && !send_non_key {
+        if keyframes_only && !info.key && !send_non_key {
             if i == current.last {
                 range += 1;
             }
@@ -294,7 +313,7 @@ where
             flush_first = false;
         }
         let wanted = plan.wanted.contains_key(&info.pts);
-        decoder.skip_frame(if plan.keyframes_only {
+        decoder.skip_frame(if keyframes_only {
             Discard::NonKey
         } else if wanted || !skip_non_reference {
             Discard::Default
@@ -349,17 +368,22 @@ pub fn decode_targets(
 ) -> Result<DecodeStats, ItemError> {
     let threads = options.threads.max(1);
     ffi::take_pixel_cap_hit();
-    // Per-packet skip_frame decisions are exact only without frame threading.
-    let skip_non_reference = options.skip_non_reference && threads == 1;
-    let everything = [PacketRange {
-        first: 0,
-        last: plan.last_packet,
-    }];
-    let optimised_ranges: &[PacketRange] = if options.skip_gop_tails && !plan.keyframes_only {
-        &plan.ranges
+    let by_order = timeline.pts_from_order;
+    // Per-packet skip_frame decisions are exact only without frame threading; a decoder that
+    // numbers its frames must return every one of them.
+    let skip_non_reference = options.skip_non_reference && threads == 1 && !by_order;
+    let last = if by_order {
+        (plan.last_packet + REORDER_MARGIN).min(timeline.packets.len() - 1)
     } else {
-        &everything
+        plan.last_packet
     };
+    let everything = [PacketRange { first: 0, last }];
+    let optimised_ranges: &[PacketRange] =
+        if options.skip_gop_tails && !plan.keyframes_only && !by_order {
+            &plan.ranges
+        } else {
+            &everything
+        };
     let mut tally = Tally {
         stats: DecodeStats::default(),
         found: vec![false; plan.targets.len()],
@@ -367,6 +391,16 @@ pub fn decode_targets(
         first_error: None,
         callback_time: Duration::ZERO,
         max_pixels: options.max_pixels,
+        by_order: by_order.then(|| {
+            let mut times: Vec<i64> = timeline
+                .packets
+                .iter()
+                .filter(|p| !p.discard)
+                .map(|p| p.pts)
+                .collect();
+            times.sort_unstable();
+            (times, 0)
+        }),
     };
     let mut read_to = 0usize;
     // Pass 0 is the optimised one; pass 1 (only if it missed a target) decodes every packet.
@@ -418,7 +452,7 @@ pub fn decode_targets(
             }
             PassEnd::Done { read_to: r } => read_to = read_to.max(r),
         }
-        if pass == 0 && plan.keyframes_only && tally.errors > 0 {
+        if pass == 0 && plan.keyframes_only && !by_order && tally.errors > 0 {
             // Some decoders (HEVC after an open-GOP CRA) report errors when they are given only
             // the keyframes. Send every packet as ffmpeg's `-skip_frame nokey` does (the decoder
             // still drops non-keyframes) for the targets not found yet.

@@ -14,6 +14,7 @@ use crate::pipeline::deadline::Deadline;
 use crate::pipeline::ffi;
 use crate::pipeline::sample::{pts_to_ms, PacketInfo, Timeline};
 use crate::pipeline::source::VideoData;
+use crate::pipeline::tonemap::Hdr;
 use ffmpeg::format::context::{Input, StreamIo};
 use ffmpeg::media::Type as MediaType;
 use ffmpeg::Packet;
@@ -64,10 +65,10 @@ pub struct Orientation {
 impl Orientation {
     /// The orientation for a display matrix (nine 16.16/2.30 fixed-point numbers), following the
     /// ffmpeg CLI's autorotation (rotation, and mirroring where the matrix flips).
-    pub fn from_display_matrix(matrix: &[i32; 9]) -> (Orientation, i32) {
+    pub fn from_display_matrix(matrix: &[i32; 9]) -> Orientation {
         let angle = ffi::display_rotation(matrix);
         if angle.is_nan() {
-            return (Orientation::default(), 0);
+            return Orientation::default();
         }
         // av_display_rotation_get is counter-clockwise; the picture must turn clockwise by theta.
         let mut theta = -angle.round();
@@ -79,23 +80,32 @@ impl Orientation {
             vflip,
         };
         if near(90.0) {
-            let o = if matrix[3] > 0 {
-                o(true, false, false)
-            } else {
-                o(true, true, false)
-            };
-            (o, 90)
+            o(true, matrix[3] <= 0, false)
         } else if near(180.0) {
-            (o(false, matrix[0] < 0, matrix[4] < 0), 180)
+            o(false, matrix[0] < 0, matrix[4] < 0)
         } else if near(270.0) {
-            let o = if matrix[3] < 0 {
-                o(true, true, true)
-            } else {
-                o(true, false, true)
-            };
-            (o, 270)
+            o(true, matrix[3] < 0, true)
         } else {
-            (o(false, false, matrix[4] < 0), 0)
+            o(false, false, matrix[4] < 0)
+        }
+    }
+
+    /// The same turn as a rotation followed by at most one mirror, as records report it:
+    /// (`rotation`, `hflip`, `vflip`). `rotation` has ffprobe's sign — degrees counter-clockwise,
+    /// one of -90, 0, 90, 180 — so a plain rotation reads exactly as ffprobe's display-matrix
+    /// `rotation` (which may print 180 as -180); the mirror, left-right (`hflip`) or top-bottom
+    /// (`vflip`), comes after it. A horizontal mirror is `(0, true, false)`, never a rotation.
+    pub fn as_rotation_and_flip(&self) -> (i32, bool, bool) {
+        // Self is "transpose, then hflip, then vflip"; transpose = 90° clockwise + hflip.
+        match (self.transpose, self.hflip, self.vflip) {
+            (false, false, false) => (0, false, false),
+            (false, true, false) => (0, true, false),
+            (false, false, true) => (0, false, true),
+            (false, true, true) => (180, false, false),
+            (true, false, false) => (-90, true, false),
+            (true, true, false) => (-90, false, false),
+            (true, false, true) => (90, false, false),
+            (true, true, true) => (90, true, false),
         }
     }
 
@@ -134,22 +144,40 @@ pub struct VideoFacts {
     pub display_width: u32,
     /// Height as displayed: aspect-corrected and rotated.
     pub display_height: u32,
-    /// Clockwise rotation applied to make frames upright (0, 90, 180, 270).
+    /// Rotation applied to make frames upright, in degrees counter-clockwise with ffprobe's sign
+    /// (-90, 0, 90, 180; -90 is a quarter turn clockwise, what a phone held upright records).
+    /// A plain rotation reads as ffprobe's display-matrix `rotation`; a mirror is `hflip`/`vflip`.
     pub rotation: i32,
+    /// Frames were mirrored left-right after the rotation (the display matrix flips them).
+    pub hflip: bool,
+    /// Frames were mirrored top-bottom after the rotation (the display matrix flips them).
+    pub vflip: bool,
     /// Average frame rate, when known.
     pub fps: Option<f64>,
     /// Duration of the video stream in ms (from its first frame), when known.
     pub duration_ms: Option<i64>,
     /// Duration the container declares, in ms, when it declares one.
     pub container_duration_ms: Option<i64>,
-    /// Presentation time of the first frame in ms (stream clock).
+    /// Presentation time of the first displayed frame in ms on the stream's clock (the origin of
+    /// every `pts_ms` and `target_ms`).
     pub start_ms: i64,
+    /// The stream's time base (`1/15360`), the unit of each frame's `stream_pts`.
+    pub time_base: String,
     /// Pixel format of the decoded frames (`yuv420p`).
     pub pixel_format: String,
     /// Colour range (`tv` limited, `pc` full, `unknown`).
     pub color_range: String,
     /// Colour matrix (`bt709`, `bt470bg`, `unknown`).
     pub color_space: String,
+    /// Transfer characteristic (`bt709`, `smpte2084`, `arib-std-b67`, `unknown`).
+    pub color_transfer: String,
+    /// Colour primaries (`bt709`, `bt2020`, `unknown`).
+    pub color_primaries: String,
+    /// The HDR transfer (`pq` for SMPTE ST 2084, `hlg` for ARIB STD-B67), or null for SDR.
+    pub hdr: Option<Hdr>,
+    /// Whether the frames were tone-mapped from HDR to SDR BT.709 (false for SDR video and with
+    /// `--hdr passthrough`).
+    pub tone_mapped: bool,
     /// Whether the container has an audio stream.
     pub has_audio: bool,
     /// Size of the video file in bytes.
@@ -162,6 +190,8 @@ pub struct OpenVideo {
     pub(crate) stream_index: usize,
     time_base: (i64, i64),
     default_frame_duration: i64,
+    /// Frames the decoder holds back to reorder (B-frames), from the stream's parameters.
+    reorder_delay: usize,
     /// How to turn pictures upright.
     pub orientation: Orientation,
     /// What the container says about the video.
@@ -333,9 +363,10 @@ impl OpenVideo {
             .map(|f| ((time_base.1 as f64) / (time_base.0 as f64) / f).round() as i64)
             .filter(|d| *d > 0)
             .unwrap_or(1);
-        let (orientation, rotation) = stream_display_matrix(&stream)
+        let orientation = stream_display_matrix(&stream)
             .map(|m| Orientation::from_display_matrix(&m))
             .unwrap_or_default();
+        let (rotation, hflip, vflip) = orientation.as_rotation_and_flip();
         let (display_width, display_height) = orientation.display_size(width, height, raw.sar);
         let container_duration_ms = (input.duration() > 0).then(|| input.duration() / 1000);
         let facts = VideoFacts {
@@ -347,14 +378,21 @@ impl OpenVideo {
             display_width,
             display_height,
             rotation,
+            hflip,
+            vflip,
             fps,
             duration_ms: None,
             container_duration_ms,
             start_ms: 0,
+            time_base: format!("{}/{}", time_base.0, time_base.1),
             pixel_format: ffi::pixel_format(raw.format)
                 .map_or_else(|| "unknown".into(), ffi::pixel_format_name),
             color_range: color_range_name(raw.color_range),
             color_space: color_space_name(raw.color_space),
+            color_transfer: raw.color_transfer.name().unwrap_or("unknown").to_string(),
+            color_primaries: raw.color_primaries.name().unwrap_or("unknown").to_string(),
+            hdr: Hdr::of_transfer(raw.color_transfer),
+            tone_mapped: false,
             has_audio,
             bytes,
         };
@@ -364,6 +402,7 @@ impl OpenVideo {
             stream_index,
             time_base,
             default_frame_duration,
+            reorder_delay: raw.video_delay as usize,
             orientation,
             facts,
             open_time: started.elapsed(),
@@ -394,6 +433,7 @@ impl OpenVideo {
         let mut last_dts: Option<i64> = None;
         let mut packet = Packet::empty();
         let mut bad_reads = 0u32;
+        let mut pts_missing = false;
         loop {
             if deadline.passed() {
                 return Err(ItemError::new(
@@ -422,6 +462,7 @@ impl OpenVideo {
             if packet.stream() != self.stream_index {
                 continue;
             }
+            pts_missing |= packet.pts().is_none();
             let pts = match (packet.pts(), packet.dts()) {
                 (Some(pts), _) => pts,
                 (None, Some(dts)) => dts,
@@ -435,7 +476,7 @@ impl OpenVideo {
             } else {
                 self.default_frame_duration
             };
-            let discard = packet.flags().bits() & ffmpeg::ffi::AV_PKT_FLAG_DISCARD != 0;
+            let discard = ffi::packet_flags(&packet) & ffmpeg::ffi::AV_PKT_FLAG_DISCARD != 0;
             if packet.is_corrupt() {
                 return Err(ItemError::new(
                     ErrorKind::Truncated,
@@ -472,12 +513,19 @@ impl OpenVideo {
                 "the video stream has no packets",
             ));
         }
+        let rewind_ts = packets[0].pts;
+        let pts_from_order = pts_missing;
+        if pts_from_order {
+            (min_pts, end_pts) = times_without_pts(&mut packets, self.reorder_delay);
+        }
         let timeline = Timeline {
             packets,
             time_base: self.time_base,
             first_pts: min_pts,
             end_pts,
             stopped_at_cap,
+            pts_from_order,
+            rewind_ts,
         };
         self.facts.start_ms = pts_to_ms(min_pts, self.time_base);
         if !stopped_at_cap {
@@ -496,5 +544,98 @@ impl OpenVideo {
             }
         }
         Ok(timeline)
+    }
+}
+
+/// Gives the packets of a stream without pts, or with pts on some packets only (AVI and other
+/// containers that store decode order; MPEG-4 Part 2 in AVI gets pts only on its B-frames) the times their frames come out of the decoder with, as ffmpeg's
+/// `best_effort_timestamp` does: the decoder holds `delay` frames back to reorder them, so the
+/// n-th frame it returns (presentation order) carries the dts of packet n + delay. Packet n gets
+/// that time, so the sorted packet times are the frames' times in presentation order (the last
+/// `delay` frames, which leave the decoder when it is drained, continue at the last packet's
+/// pace). Returns the first and end times. The decoder numbers the frames it returns in the same
+/// order (`Timeline::pts_from_order`).
+fn times_without_pts(packets: &mut [PacketInfo], delay: usize) -> (i64, i64) {
+    let dts: Vec<i64> = packets.iter().map(|p| p.pts).collect();
+    let n = dts.len();
+    let last = dts[n - 1];
+    let step = packets[n - 1].duration.max(1);
+    for (i, packet) in packets.iter_mut().enumerate() {
+        packet.pts = match dts.get(i + delay) {
+            Some(&t) => t,
+            None => last.saturating_add(step.saturating_mul((i + delay + 1 - n) as i64)),
+        };
+    }
+    let first = packets.iter().map(|p| p.pts).min().unwrap_or(0);
+    let end = packets
+        .iter()
+        .map(|p| p.pts.saturating_add(p.duration))
+        .max()
+        .unwrap_or(0);
+    (first, end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Where output pixel (x, y) of a `w`×`h` picture turned by `o` comes from (encode.rs's
+    /// definition: transpose, then mirror left-right, then top-bottom).
+    fn by_orientation(o: Orientation, w: i32, h: i32, x: i32, y: i32) -> (i32, i32) {
+        let (ow, oh) = if o.transpose { (h, w) } else { (w, h) };
+        let fy = if o.vflip { oh - 1 - y } else { y };
+        let fx = if o.hflip { ow - 1 - x } else { x };
+        if o.transpose {
+            (fy, fx)
+        } else {
+            (fx, fy)
+        }
+    }
+
+    /// The same for "rotate `ccw` degrees counter-clockwise, then mirror".
+    fn by_rotation(rot: (i32, bool, bool), w: i32, h: i32, x: i32, y: i32) -> (i32, i32) {
+        let (ccw, hflip, vflip) = rot;
+        let (ow, oh) = if ccw % 180 == 0 { (w, h) } else { (h, w) };
+        let x = if hflip { ow - 1 - x } else { x };
+        let y = if vflip { oh - 1 - y } else { y };
+        match ccw {
+            0 => (x, y),
+            180 => (w - 1 - x, h - 1 - y),
+            // counter-clockwise quarter turn: output (x, y) shows input (w-1-y, x)
+            90 => (w - 1 - y, x),
+            -90 => (y, h - 1 - x),
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn rotation_and_flip_describe_the_same_turn_as_the_orientation() {
+        let (w, h) = (5, 3);
+        for bits in 0..8 {
+            let o = Orientation {
+                transpose: bits & 1 != 0,
+                hflip: bits & 2 != 0,
+                vflip: bits & 4 != 0,
+            };
+            let r = o.as_rotation_and_flip();
+            assert!(!(r.1 && r.2), "{o:?}: at most one mirror");
+            let (ow, oh) = if o.transpose { (h, w) } else { (w, h) };
+            for y in 0..oh {
+                for x in 0..ow {
+                    assert_eq!(
+                        by_orientation(o, w, h, x, y),
+                        by_rotation(r, w, h, x, y),
+                        "{o:?} as {r:?} at ({x}, {y})"
+                    );
+                }
+            }
+        }
+        // a horizontal mirror is a mirror, not a half turn
+        let mirror = Orientation {
+            transpose: false,
+            hflip: true,
+            vflip: false,
+        };
+        assert_eq!(mirror.as_rotation_and_flip(), (0, true, false));
     }
 }

@@ -5,13 +5,15 @@ swscale converts the decoded YUV picture to RGB at the output size, honouring th
 matrix and range (limited-range BT.709 in, full-range RGB out): in one pass when the size stays,
 else by scaling the yuv420p planes first (swscale's SIMD paths; straight to packed RGB it would
 take its generic C path). The picture is then turned upright as the display matrix says and
-encoded with libjpeg-turbo. Scaler contexts and buffers are kept across frames of a video.
+encoded with libjpeg-turbo. Scaler contexts and buffers are kept across frames of a video. PQ and
+HLG pictures go through 16-bit RGB and [`crate::pipeline::tonemap`] to SDR BT.709 first.
 [`EncodedFrame`] carries the time each step took.
 */
 
 use crate::error::{ErrorKind, ItemError};
 use crate::pipeline::demux::Orientation;
 use crate::pipeline::ffi;
+use crate::pipeline::tonemap::{Hdr, ToneMapper};
 use ffmpeg::format::Pixel;
 use ffmpeg::software::scaling;
 use ffmpeg_next as ffmpeg;
@@ -97,6 +99,7 @@ struct ScalerKey {
     out_height: u32,
     full_range: bool,
     matrix: i32,
+    output: Pixel,
 }
 
 /// Converts decoded pictures to upright JPEGs, reusing its scaler and buffers.
@@ -114,6 +117,9 @@ struct Converter {
     scaler: Option<(ScalerKey, scaling::Context)>,
     rgb: ffmpeg::frame::Video,
     turned: Vec<u8>,
+    /// Set for HDR video: swscale converts to 16-bit RGB, this maps it to SDR in `mapped`.
+    tone: Option<ToneMapper>,
+    mapped: Vec<u8>,
 }
 
 fn encode_error(what: &str, err: impl std::fmt::Display) -> ItemError {
@@ -160,9 +166,19 @@ impl FrameEncoder {
                 scaler: None,
                 rgb: ffmpeg::frame::Video::empty(),
                 turned: Vec::new(),
+                tone: None,
+                mapped: Vec::new(),
             },
             compressor,
         })
+    }
+
+    /// Tone-maps every following picture from `hdr` to SDR BT.709 (`None`: convert as SDR).
+    pub fn set_tone_mapping(&mut self, hdr: Option<Hdr>) {
+        let current = self.converter.tone.as_ref().map(ToneMapper::hdr);
+        if current != hdr {
+            self.converter.tone = hdr.map(ToneMapper::new);
+        }
     }
 
     /// The upright output size of a decoded picture.
@@ -251,7 +267,9 @@ impl Converter {
         } else {
             (out_w, out_h)
         };
-        let planar = frame.format() == Pixel::YUV420P
+        let tone_yuv = self.tone.is_some() && frame.format() == Pixel::YUV420P10LE;
+        let planar = matches!(frame.format(), Pixel::YUV420P | Pixel::YUV420P10LE)
+            && (tone_yuv || frame.format() == Pixel::YUV420P)
             && (scale_w, scale_h) != (frame.width(), frame.height())
             && scale_w % 2 == 0
             && scale_h % 2 == 0;
@@ -264,10 +282,10 @@ impl Converter {
                 .unwrap_or(true)
             {
                 let ctx = scaling::Context::get(
-                    Pixel::YUV420P,
+                    frame.format(),
                     frame.width(),
                     frame.height(),
-                    Pixel::YUV420P,
+                    frame.format(),
                     scale_w,
                     scale_h,
                     scaling::Flags::BICUBIC,
@@ -284,6 +302,19 @@ impl Converter {
         } else {
             frame
         };
+        let at_size = (source.width(), source.height()) == (scale_w, scale_h);
+        if let (true, Some(tone)) = (tone_yuv && at_size, &mut self.tone) {
+            let full_range = is_full_range(frame.format(), frame.color_range());
+            tone.map_yuv420p10(source, full_range, &mut self.mapped);
+            let (w, h) = (source.width(), source.height());
+            return Ok(finish_turn(
+                &self.mapped,
+                (w, h, w as usize * 3),
+                (out_w, out_h),
+                orientation,
+                &mut self.turned,
+            ));
+        }
         let key = ScalerKey {
             format: source.format(),
             width: source.width(),
@@ -292,13 +323,18 @@ impl Converter {
             out_height: scale_h,
             full_range: is_full_range(frame.format(), frame.color_range()),
             matrix: sws_matrix(frame.color_space()),
+            output: if self.tone.is_some() {
+                Pixel::RGB48LE
+            } else {
+                Pixel::RGB24
+            },
         };
         if self.scaler.as_ref().map(|(k, _)| *k != key).unwrap_or(true) {
             let mut ctx = scaling::Context::get(
                 key.format,
                 key.width,
                 key.height,
-                Pixel::RGB24,
+                key.output,
                 key.out_width,
                 key.out_height,
                 scaling::Flags::BICUBIC,
@@ -312,31 +348,48 @@ impl Converter {
         scaler
             .run(source, &mut self.rgb)
             .map_err(|e| encode_error("converting to RGB", e))?;
-        let stride = self.rgb.stride(0);
-        let data = self.rgb.data(0);
-        Ok(if orientation == Orientation::default() {
-            RgbPicture {
-                pixels: data,
-                width: scale_w,
-                height: scale_h,
-                pitch: stride,
+        let (data, stride) = match &mut self.tone {
+            Some(tone) => {
+                let (w, h) = (scale_w as usize, scale_h as usize);
+                tone.map(self.rgb.data(0), w, h, self.rgb.stride(0), &mut self.mapped);
+                (&self.mapped[..], w * 3)
             }
-        } else {
-            turn_rgb(
-                data,
-                scale_w,
-                scale_h,
-                stride,
-                orientation,
-                &mut self.turned,
-            );
-            RgbPicture {
-                pixels: &self.turned,
-                width: out_w,
-                height: out_h,
-                pitch: out_w as usize * 3,
-            }
-        })
+            None => (self.rgb.data(0), self.rgb.stride(0)),
+        };
+        Ok(finish_turn(
+            data,
+            (scale_w, scale_h, stride),
+            (out_w, out_h),
+            orientation,
+            &mut self.turned,
+        ))
+    }
+}
+
+/// The RGB24 picture `data` (`width`×`height`, rows `pitch` bytes apart) turned upright: as it is,
+/// or turned into `turned`.
+fn finish_turn<'a>(
+    data: &'a [u8],
+    (width, height, pitch): (u32, u32, usize),
+    (out_w, out_h): (u32, u32),
+    orientation: Orientation,
+    turned: &'a mut Vec<u8>,
+) -> RgbPicture<'a> {
+    if orientation == Orientation::default() {
+        RgbPicture {
+            pixels: data,
+            width,
+            height,
+            pitch,
+        }
+    } else {
+        turn_rgb(data, width, height, pitch, orientation, turned);
+        RgbPicture {
+            pixels: turned,
+            width: out_w,
+            height: out_h,
+            pitch: out_w as usize * 3,
+        }
     }
 }
 

@@ -27,6 +27,7 @@ use crate::pipeline::sample::{self, pts_to_ms};
 use crate::pipeline::source::{Fetched, Source, VideoUrl};
 use crate::pipeline::store::{FrameStore, ItemKeys, ObjectMeta, Upload};
 use crate::pipeline::thumbnail;
+use crate::pipeline::tonemap::HdrMode;
 use bytes::Bytes;
 use futures_util::FutureExt;
 use serde_json::Value;
@@ -217,7 +218,9 @@ impl Extractor {
         let timeline = metrics.time(Stage::Demux, || {
             video.scan(self.options.sampling.max_ms, deadline)
         })?;
-        let (facts, orientation) = (video.facts.clone(), video.orientation);
+        let (mut facts, orientation) = (video.facts.clone(), video.orientation);
+        let tone_map = facts.hdr.filter(|_| self.options.hdr == HdrMode::ToneMap);
+        facts.tone_mapped = tone_map.is_some();
         let plan = sample::plan(&timeline, &self.options.sampling)?;
         if let Some(cut) = video.truncation {
             return Err(ItemError::new(
@@ -236,6 +239,7 @@ impl Extractor {
         let platform = self.platform_of(item).to_string();
         let keys = ItemKeys::new(&platform, &item.content_id);
         let mut encoder = FrameEncoder::new(self.options.quality, self.options.size)?;
+        encoder.set_tone_mapping(tone_map);
         let mut frames: Vec<Option<FrameRecord>> = vec![None; plan.targets.len()];
         let mut uploads = Vec::with_capacity(plan.targets.len() + 1);
         let mut picker = thumbnail::ThumbnailPicker::default();
@@ -262,7 +266,7 @@ impl Extractor {
                         .elapsed()
                         .saturating_sub(encoded.convert_time),
                 );
-                let pts_ms = pts_to_ms(targets[0].pts, time_base);
+                let pts_ms = timeline.relative_ms(targets[0].pts);
                 for target in targets {
                     let key = keys.frame(target.index, pts_ms);
                     let meta = ObjectMeta {
@@ -277,6 +281,8 @@ impl Extractor {
                         index: target.index,
                         target_ms: target.target_ms,
                         pts_ms,
+                        stream_pts: targets[0].pts,
+                        stream_pts_ms: pts_to_ms(targets[0].pts, time_base),
                         key,
                         uri: String::new(),
                         width: encoded.width,

@@ -112,6 +112,8 @@ pub struct RawParameters {
     pub color_transfer: ffmpeg::color::TransferCharacteristic,
     /// Colour primaries (BT.2020, BT.709…).
     pub color_primaries: ffmpeg::color::Primaries,
+    /// Frames the decoder holds back to reorder them (`has_b_frames`; 0 without B-frames).
+    pub video_delay: u32,
 }
 
 /// Reads the codec parameters of `params` that ffmpeg-next has no accessor for.
@@ -129,6 +131,7 @@ pub fn raw_parameters(params: &ffmpeg::codec::Parameters) -> RawParameters {
         color_space: p.color_space.into(),
         color_transfer: p.color_trc.into(),
         color_primaries: p.color_primaries.into(),
+        video_delay: p.video_delay.max(0) as u32,
     }
 }
 

@@ -5,6 +5,7 @@ configuration and shared by the in-process path and the decoder processes.
 
 use crate::pipeline::encode::SizeSpec;
 use crate::pipeline::sample::Sampling;
+use crate::pipeline::tonemap::HdrMode;
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -30,12 +31,14 @@ pub struct ExtractOptions {
     /// Objects being uploaded at once, over all items; a worker whose frames would exceed it
     /// waits, so memory stays bounded when the store is slower than decoding.
     pub upload_concurrency: usize,
+    /// What to do with HDR (PQ, HLG) video: tone-map it to SDR (default) or convert it raw.
+    pub hdr: HdrMode,
 }
 
 impl ExtractOptions {
     /// The sampling parameters as records carry them; a rerun redoes items whose records differ.
     pub fn sampling_record(&self) -> Value {
-        json!({
+        let mut record = json!({
             "mode": self.sampling.mode.name(),
             "fps": self.sampling.mode.rate(),
             "frames": self.sampling.mode.count(),
@@ -46,6 +49,12 @@ impl ExtractOptions {
             "height": self.size.height,
             "quality": self.quality,
             "thumbnail_max_side": self.thumbnail_max_side,
-        })
+        });
+        // Only the non-default choice is recorded, so records written before HDR was
+        // tone-mapped still count as done with the default.
+        if self.hdr == HdrMode::Passthrough {
+            record["hdr"] = json!("passthrough");
+        }
+        record
     }
 }

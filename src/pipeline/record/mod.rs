@@ -28,10 +28,17 @@ use serde_json::{Map, Value};
 pub struct FrameRecord {
     /// Position among the item's frames (0-based).
     pub index: u32,
-    /// The time asked for, in ms from the first frame.
+    /// The time asked for, in ms from the first displayed frame.
     pub target_ms: i64,
-    /// The frame's presentation time in ms on the stream's clock (as ffprobe's `pts_time`).
+    /// The frame's presentation time in ms from the first displayed frame: the same timeline as
+    /// `target_ms` (t = 0 is the first frame a player shows, after any edit list).
     pub pts_ms: i64,
+    /// Provenance: the frame's raw pts in the stream's time base (`video.time_base`), as
+    /// ffprobe's frame `pts` (its `best_effort_timestamp` where the container stores no pts).
+    pub stream_pts: i64,
+    /// Provenance: `stream_pts` in ms on the stream's clock (ffprobe's `pts_time`); it differs
+    /// from `pts_ms` by `video.start_ms`.
+    pub stream_pts_ms: i64,
     /// The store key.
     pub key: String,
     /// Where the JPEG is (a path or URI).
