@@ -50,6 +50,7 @@ fn extractor(mode: SamplingMode, runtime: &tokio::runtime::Runtime) -> Extractor
         item_timeout: Duration::from_secs(300),
         platform: "tiktok".into(),
         upload_concurrency: 16,
+        hashes: Default::default(),
     };
     Extractor::new(
         options,

@@ -45,6 +45,15 @@ pub enum RecordsFormat {
     Avro,
 }
 
+/// Perceptual hashes per frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum HashesArg {
+    /// PDQ (Meta ThreatExchange) hash and quality of every frame: vPDQ at the sampling rate.
+    Pdq,
+    /// No hashes.
+    None,
+}
+
 /// Formats of an input list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum InputFormat {
@@ -151,6 +160,11 @@ pub struct ExtractArgs {
     /// Longest side of the thumbnail in pixels (0 = the frame's size).
     #[arg(long, value_name = "PX", default_value_t = 320)]
     pub thumbnail_max_side: u32,
+
+    /// Perceptual hash of every frame, taken on the upright picture before JPEG encoding
+    /// (`derived.frames[].pdq`, `.pdq_quality`); what `reelframe similar` groups by.
+    #[arg(long, value_enum, default_value = "pdq")]
+    pub hashes: HashesArg,
 
     /// Videos processed at once [default: number of cores].
     #[arg(short, long)]
@@ -359,8 +373,9 @@ pub struct BenchArgs {
     pub jobs: Option<usize>,
 
     /// A reelframe mode to measure (repeatable): `fps1`, `fps:RATE`, `keyframes`, `frames:N`
-    /// (`frames10`), `tolerance:MS` (1 fps with `extract --tolerance MS`), or `fps:RATE+tolerance:MS`
-    /// [default: fps1].
+    /// (`frames10`), `tolerance:MS` (1 fps with `extract --tolerance MS`), or `fps:RATE+tolerance:MS`;
+    /// `+hashes:none` or `+contact-sheet:false` price a feature (`--mode fps1 --mode
+    /// fps1+hashes:none`) [default: fps1].
     #[arg(long = "mode", value_name = "MODE")]
     pub modes: Vec<String>,
 

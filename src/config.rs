@@ -8,7 +8,7 @@ use crate::cli::{
 };
 use crate::files::safe_segment;
 use crate::pipeline::encode::SizeSpec;
-use crate::pipeline::extract::ExtractOptions;
+use crate::pipeline::extract::{ExtractOptions, Hashes};
 use crate::pipeline::input::open::{InputSpec, ListFormat};
 use crate::pipeline::input::{ItemDefaults, Shard, UrlTemplate};
 use crate::pipeline::net::retry::RetryPolicy;
@@ -381,6 +381,10 @@ impl ExtractConfig {
                 item_timeout: parse_duration(&args.item_timeout)?,
                 platform,
                 upload_concurrency: args.upload_concurrency,
+                hashes: match args.hashes {
+                    crate::cli::HashesArg::Pdq => Hashes::Pdq,
+                    crate::cli::HashesArg::None => Hashes::None,
+                },
             },
             max_bytes,
             jobs,

@@ -36,6 +36,7 @@ let options = ExtractOptions {
     item_timeout: std::time::Duration::from_secs(300),
     platform: "tiktok".into(),
     upload_concurrency: 16,
+    hashes: Default::default(),
 };
 let extractor = Extractor::new(
     options,

@@ -12,6 +12,7 @@ encoded with libjpeg-turbo. Scaler contexts and buffers are kept across frames o
 use crate::error::{ErrorKind, ItemError};
 use crate::pipeline::demux::Orientation;
 use crate::pipeline::ffi;
+use crate::pipeline::hash::{PdqHasher, PdqResult};
 use ffmpeg::format::Pixel;
 use ffmpeg::software::scaling;
 use ffmpeg_next as ffmpeg;
@@ -73,6 +74,10 @@ pub struct EncodedFrame {
     pub convert_time: Duration,
     /// Time spent encoding the JPEG (libjpeg-turbo).
     pub encode_time: Duration,
+    /// The PDQ hash of the upright RGB picture (before JPEG), when the encoder hashes.
+    pub pdq: Option<PdqResult>,
+    /// Time spent hashing.
+    pub hash_time: Duration,
 }
 
 /// An upright RGB24 picture in the encoder's buffers.
@@ -103,6 +108,7 @@ struct ScalerKey {
 pub struct FrameEncoder {
     converter: Converter,
     compressor: turbojpeg::Compressor,
+    hasher: Option<PdqHasher>,
 }
 
 /// The YUV → upright RGB half of [`FrameEncoder`].
@@ -162,7 +168,14 @@ impl FrameEncoder {
                 turned: Vec::new(),
             },
             compressor,
+            hasher: None,
         })
+    }
+
+    /// Also computes each picture's PDQ hash (on the upright RGB, before JPEG encoding).
+    pub fn with_pdq(mut self, on: bool) -> FrameEncoder {
+        self.hasher = on.then(PdqHasher::new);
+        self
     }
 
     /// The upright output size of a decoded picture.
@@ -198,6 +211,12 @@ impl FrameEncoder {
         let convert_time = started.elapsed();
         let stats = crate::pipeline::thumbnail::FrameStats::of_rgb(pixels, width, height, pitch);
         let started = Instant::now();
+        let pdq = self
+            .hasher
+            .as_mut()
+            .map(|h| h.hash_rgb(pixels, width, height, pitch));
+        let hash_time = started.elapsed();
+        let started = Instant::now();
         let image = turbojpeg::Image {
             pixels,
             width: width as usize,
@@ -217,6 +236,8 @@ impl FrameEncoder {
             stats,
             convert_time,
             encode_time,
+            pdq,
+            hash_time,
         })
     }
 }

@@ -55,6 +55,28 @@ pub struct ExtractOptions {
     /// Objects being uploaded at once, over all items; a worker whose frames would exceed it
     /// waits, so memory stays bounded when the store is slower than decoding.
     pub upload_concurrency: usize,
+    /// Perceptual hashes of every frame.
+    pub hashes: Hashes,
+}
+
+/// Which perceptual hash each frame gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Hashes {
+    /// PDQ (vPDQ when taken at a fixed rate), as Meta's ThreatExchange defines it.
+    #[default]
+    Pdq,
+    /// None.
+    None,
+}
+
+impl Hashes {
+    /// The name records and flags use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Hashes::Pdq => "pdq",
+            Hashes::None => "none",
+        }
+    }
 }
 
 impl ExtractOptions {
@@ -71,6 +93,7 @@ impl ExtractOptions {
             "height": self.size.height,
             "quality": self.quality,
             "thumbnail_max_side": self.thumbnail_max_side,
+            "hashes": self.hashes.name(),
         })
     }
 }
@@ -207,7 +230,8 @@ impl Extractor {
         let plan = sample::plan(&timeline, &self.options.sampling)?;
         let platform = self.platform_of(item).to_string();
         let keys = ItemKeys::new(&platform, &item.content_id);
-        let mut encoder = FrameEncoder::new(self.options.quality, self.options.size)?;
+        let mut encoder = FrameEncoder::new(self.options.quality, self.options.size)?
+            .with_pdq(self.options.hashes == Hashes::Pdq);
         let mut frames: Vec<Option<FrameRecord>> = vec![None; plan.targets.len()];
         let mut uploads = Vec::with_capacity(plan.targets.len() + 1);
         let mut picker = thumbnail::ThumbnailPicker::default();
@@ -252,6 +276,8 @@ impl Extractor {
                         height: encoded.height,
                         bytes: jpeg.len() as u64,
                         blake3: hash.clone(),
+                        pdq: encoded.pdq.map(|p| p.hash.to_string()),
+                        pdq_quality: encoded.pdq.map(|p| p.quality),
                     });
                 }
                 picker.offer(targets[0].index as usize, &encoded.stats, &jpeg);

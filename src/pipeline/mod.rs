@@ -8,6 +8,7 @@ The pipeline, one file or folder per stage, in the order an item meets them:
     sample.rs which frames (pure)
     decode.rs decode passes: GOP-tail and non-reference skips
  ④ encode.rs  convert, scale, turn upright, JPEG
+    hash.rs   PDQ perceptual hash of each upright frame
     thumbnail.rs  the representative frame
  ⑤ store/     directory, S3 behind `FrameStore`
  ⑥ record/    record types, sinks (JSONL, S3 journal, Avro), resume
@@ -27,6 +28,7 @@ pub mod demux;
 pub mod sample;
 
 pub mod encode;
+pub mod hash;
 pub mod thumbnail;
 
 pub mod store;

@@ -42,6 +42,14 @@ pub struct FrameRecord {
     pub bytes: u64,
     /// blake3 hash of the JPEG, hex.
     pub blake3: String,
+    /// PDQ hash of the upright picture before JPEG encoding (64 hex digits); null with
+    /// `--hashes none`.
+    #[serde(default)]
+    pub pdq: Option<String>,
+    /// PDQ quality, 0–100 (vPDQ ignores frames under 50 when matching); null with
+    /// `--hashes none`.
+    #[serde(default)]
+    pub pdq_quality: Option<u8>,
 }
 
 /// The thumbnail, as the record gives it.

@@ -1,0 +1,262 @@
+//! PDQ / vPDQ hashes against Meta's reference implementations, through their PyPI packages:
+//! `pdqhash` (the C++ PDQ reference behind Cython) on the same pixels, and `vpdq` (the vPDQ
+//! reference: decodes with libavcodec, one PDQ hash a second) on the same videos.
+//! Both install with `pip install --break-system-packages 'numpy<2' pdqhash vpdq` (`.ci/run`).
+
+mod common;
+
+use common::*;
+use reelframe::pipeline::hash::{Pdq, PdqHasher};
+use serde_json::Value;
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+const PIP: &str = "pip install --break-system-packages 'numpy<2' pdqhash vpdq";
+
+/// Runs a Python snippet with `args`, returns its stdout parsed as JSON.
+fn python(script: &str, args: &[String]) -> Value {
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "python3 failed (are the reference packages installed? {PIP}): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("the script prints JSON")
+}
+
+/// pdqhash (the reference) on raw RGB files: `[[hex, quality], …]`.
+fn reference_pdq(pictures: &[(std::path::PathBuf, u32, u32)]) -> Vec<(Pdq, u8)> {
+    let script = "import sys, json, numpy as np, pdqhash\n\
+        out = []\n\
+        args = sys.argv[1:]\n\
+        for i in range(0, len(args), 3):\n\
+        \x20   w, h = int(args[i + 1]), int(args[i + 2])\n\
+        \x20   img = np.fromfile(args[i], dtype=np.uint8).reshape(h, w, 3)\n\
+        \x20   bits, q = pdqhash.compute(img)\n\
+        \x20   out.append([format(int(''.join(str(int(b)) for b in bits), 2), '064x'), int(q)])\n\
+        print(json.dumps(out))";
+    let args: Vec<String> = pictures
+        .iter()
+        .flat_map(|(p, w, h)| [p.display().to_string(), w.to_string(), h.to_string()])
+        .collect();
+    python(script, &args)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                Pdq::from_hex(r[0].as_str().unwrap()).unwrap(),
+                r[1].as_u64().unwrap() as u8,
+            )
+        })
+        .collect()
+}
+
+fn write_raw(img: &image::RgbImage, path: &Path) -> (std::path::PathBuf, u32, u32) {
+    fs::write(path, img.as_raw()).unwrap();
+    (path.to_path_buf(), img.width(), img.height())
+}
+
+fn extract(video: &Path, out: &Path, extra: &[&str]) -> Value {
+    let mut args = vec![
+        "extract".to_string(),
+        video.display().to_string(),
+        "-o".into(),
+    ];
+    args.push(out.display().to_string());
+    args.push("-q".into());
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let run = run_reelframe(&args);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let records = read_jsonl(&out.join("records.jsonl"));
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0]["status"], "ok", "{}", records[0]);
+    records[0].clone()
+}
+
+fn frame_pdq(frame: &Value) -> (Pdq, u8) {
+    (
+        Pdq::from_hex(frame["pdq"].as_str().expect("pdq is set")).expect("64 hex digits"),
+        frame["pdq_quality"].as_u64().expect("pdq_quality is set") as u8,
+    )
+}
+
+/// Our hasher and the reference on identical pixels: ffmpeg's decoded frames of several sizes
+/// (odd ones and small ones exercise the filter windows and the decimation).
+#[test]
+fn pdq_agrees_with_the_reference_on_the_same_pixels() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut pictures = Vec::new();
+    let mut ours = Vec::new();
+    let mut hasher = PdqHasher::new();
+    let cases = [
+        ("chaplin.mp4", 0),
+        ("chaplin.mp4", 12800 * 3),
+        ("portrait_h264_aac.mp4", 15360 * 4),
+        ("smpte-2997.mp4", 12800 * 2),
+    ];
+    for (n, (name, pts)) in cases.iter().enumerate() {
+        let img = ffmpeg_reference_rgb(&sample(name), *pts, dir.path());
+        for (m, img) in [
+            img.clone(),
+            image::imageops::resize(&img, 101, 77, image::imageops::FilterType::Triangle),
+            image::imageops::resize(&img, 7, 9, image::imageops::FilterType::Triangle),
+        ]
+        .iter()
+        .enumerate()
+        {
+            pictures.push(write_raw(img, &dir.path().join(format!("{n}_{m}.rgb"))));
+            let r = hasher.hash_rgb(
+                img.as_raw(),
+                img.width(),
+                img.height(),
+                img.width() as usize * 3,
+            );
+            ours.push((r.hash, r.quality));
+        }
+    }
+    let reference = reference_pdq(&pictures);
+    assert_eq!(reference.len(), ours.len());
+    let dists: Vec<u32> = ours
+        .iter()
+        .zip(&reference)
+        .map(|(a, b)| a.0.distance(&b.0))
+        .collect();
+    eprintln!("same pixels: bits from pdqhash {dists:?}");
+    for (i, ((h, q), (rh, rq))) in ours.iter().zip(&reference).enumerate() {
+        let d = h.distance(rh);
+        assert!(
+            d <= 2,
+            "picture {i}: {d} bits from the reference ({h} vs {rh})"
+        );
+        assert!(
+            (*q as i32 - *rq as i32).abs() <= 1,
+            "picture {i}: quality {q} vs {rq}"
+        );
+    }
+    // not all the same (a constant hash would pass the comparison above)
+    assert!(ours[0].0.distance(&ours[3].0) > 40);
+}
+
+/// The records' hashes, taken on reelframe's own decoded upright frames, against the reference
+/// on ffmpeg's decode of the same frame (so rotation and the colour matrix must both be right).
+#[test]
+fn record_hashes_match_the_reference_on_ffmpegs_upright_frame() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["portrait_h264_aac.mp4", "rotated90.mp4", "chaplin.mp4"] {
+        let video = sample(name);
+        let out = dir.path().join(name);
+        let record = extract(&video, &out, &["--frames", "4"]);
+        assert_eq!(record["derived"]["sampling"]["hashes"], "pdq");
+        let frames = record["derived"]["frames"].as_array().unwrap().clone();
+        let stream = ffprobe_video_stream(&video);
+        let probe = ffprobe_frames(&video);
+        let mut pictures = Vec::new();
+        for (i, f) in frames.iter().enumerate() {
+            let pts = probe
+                .iter()
+                .map(|p| p.pts)
+                .find(|&p| pts_to_ms(p, stream.time_base) == f["pts_ms"].as_i64().unwrap())
+                .expect("a probed frame at the record's pts");
+            let img = ffmpeg_reference_rgb(&video, pts, dir.path());
+            assert_eq!(
+                (img.width(), img.height()),
+                (
+                    f["width"].as_u64().unwrap() as u32,
+                    f["height"].as_u64().unwrap() as u32
+                )
+            );
+            pictures.push(write_raw(&img, &dir.path().join(format!("{name}_{i}.rgb"))));
+        }
+        let reference = reference_pdq(&pictures);
+        let dists: Vec<u32> = frames
+            .iter()
+            .zip(&reference)
+            .map(|(f, r)| frame_pdq(f).0.distance(&r.0))
+            .collect();
+        eprintln!("{name}: bits from pdqhash on ffmpeg's frame {dists:?}");
+        for (f, (rh, rq)) in frames.iter().zip(&reference) {
+            let (h, q) = frame_pdq(f);
+            let d = h.distance(rh);
+            assert!(
+                d <= 8,
+                "{name} frame {}: {d} bits from the reference",
+                f["index"]
+            );
+            assert!(
+                (q as i32 - *rq as i32).abs() <= 3,
+                "{name}: quality {q} vs {rq}"
+            );
+        }
+    }
+}
+
+/// vPDQ: the reference's one-hash-a-second on the same files lands on the same frames
+/// (timestamps from the first frame = our `target_ms`) with (near) identical hashes.
+#[test]
+fn per_second_hashes_match_the_reference_vpdq() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = "import sys, json, vpdq\n\
+        print(json.dumps([[round(f.timestamp * 1000), f.hex, f.quality] for f in vpdq.computeHash(sys.argv[1], seconds_per_hash=1)]))";
+    // (sample, most bits apart on frames of quality ≥ 50): vpdq converts with swscale's default
+    // BT.601 matrix; reelframe honours smpte-2997's BT.709, which moves a few bits.
+    for (name, max_bits) in [
+        ("portrait_h264_aac.mp4", 2),
+        ("hevc_portrait.mp4", 2),
+        ("chaplin.mp4", 2),
+        ("smpte-2997.mp4", 16),
+    ] {
+        let video = sample(name);
+        let record = extract(&video, &dir.path().join(name), &["--fps", "1"]);
+        let frames = record["derived"]["frames"].as_array().unwrap();
+        let reference = python(script, &[video.display().to_string()]);
+        let reference = reference.as_array().unwrap();
+        assert_eq!(frames.len(), reference.len(), "{name}: hashes per video");
+        let dists: Vec<(u32, u64)> = frames
+            .iter()
+            .zip(reference)
+            .map(|(f, r)| {
+                (
+                    frame_pdq(f)
+                        .0
+                        .distance(&Pdq::from_hex(r[1].as_str().unwrap()).unwrap()),
+                    r[2].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        eprintln!("{name}: (bits from vpdq, vpdq quality) {dists:?}");
+        for (f, r) in frames.iter().zip(reference) {
+            assert_eq!(f["target_ms"], r[0], "{name}: same timestamps");
+            let (h, q) = frame_pdq(f);
+            let d = h.distance(&Pdq::from_hex(r[1].as_str().unwrap()).unwrap());
+            if q >= 50 {
+                assert!(d <= max_bits, "{name} at {} ms: {d} bits apart", r[0]);
+            }
+        }
+    }
+}
+
+#[test]
+fn hashes_none_writes_null_hashes_and_says_so_in_sampling() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = extract(
+        &sample("hevc_portrait.mp4"),
+        dir.path(),
+        &["--hashes", "none"],
+    );
+    assert_eq!(record["derived"]["sampling"]["hashes"], "none");
+    for f in record["derived"]["frames"].as_array().unwrap() {
+        assert_eq!(f["pdq"], Value::Null);
+        assert_eq!(f["pdq_quality"], Value::Null);
+    }
+}
