@@ -51,6 +51,7 @@ fn extractor(mode: SamplingMode, runtime: &tokio::runtime::Runtime) -> Extractor
         platform: "tiktok".into(),
         upload_concurrency: 16,
         hashes: Default::default(),
+        contact_sheet: true,
     };
     Extractor::new(
         options,

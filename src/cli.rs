@@ -166,6 +166,11 @@ pub struct ExtractArgs {
     #[arg(long, value_enum, default_value = "pdq")]
     pub hashes: HashesArg,
 
+    /// One JPEG per video with every frame as a tile labelled with its time, at most 2048 px
+    /// wide (`derived.contact_sheet`; `--contact-sheet false` for none).
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub contact_sheet: bool,
+
     /// Videos processed at once [default: number of cores].
     #[arg(short, long)]
     pub jobs: Option<usize>,

@@ -385,6 +385,7 @@ impl ExtractConfig {
                     crate::cli::HashesArg::Pdq => Hashes::Pdq,
                     crate::cli::HashesArg::None => Hashes::None,
                 },
+                contact_sheet: args.contact_sheet,
             },
             max_bytes,
             jobs,

@@ -37,6 +37,7 @@ let options = ExtractOptions {
     platform: "tiktok".into(),
     upload_concurrency: 16,
     hashes: Default::default(),
+    contact_sheet: true,
 };
 let extractor = Extractor::new(
     options,

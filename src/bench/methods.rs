@@ -38,7 +38,7 @@ impl Mode {
         Mode {
             sampling: ModeSampling::Fps("1".into()),
             tolerance_ms: None,
-                flags: Vec::new(),
+            flags: Vec::new(),
         }
     }
 

@@ -204,6 +204,17 @@ impl FrameEncoder {
         frame: &ffmpeg::frame::Video,
         orientation: Orientation,
     ) -> Result<EncodedFrame, ItemError> {
+        self.encode_with(frame, orientation, |_| {})
+    }
+
+    /// [`encode`](Self::encode), showing the upright RGB picture to `inspect` before the JPEG
+    /// is made (the contact sheet cuts its tile there).
+    pub fn encode_with(
+        &mut self,
+        frame: &ffmpeg::frame::Video,
+        orientation: Orientation,
+        inspect: impl FnOnce(RgbPicture<'_>),
+    ) -> Result<EncodedFrame, ItemError> {
         let started = Instant::now();
         let picture = self.converter.convert(frame, orientation)?;
         let (width, height, pitch) = (picture.width, picture.height, picture.pitch);
@@ -216,6 +227,7 @@ impl FrameEncoder {
             .as_mut()
             .map(|h| h.hash_rgb(pixels, width, height, pitch));
         let hash_time = started.elapsed();
+        inspect(picture);
         let started = Instant::now();
         let image = turbojpeg::Image {
             pixels,

@@ -11,6 +11,7 @@ convert, JPEG-encode; each frame's upload starts as soon as it is encoded) and
 */
 
 use crate::error::{ErrorKind, ItemError};
+use crate::pipeline::contact_sheet::ContactSheet;
 use crate::pipeline::deadline::Deadline;
 use crate::pipeline::decode::{decode_targets, DecodeOptions};
 use crate::pipeline::demux::OpenVideo;
@@ -19,7 +20,8 @@ use crate::pipeline::ffi;
 use crate::pipeline::input::Item;
 use crate::pipeline::metrics::{Metrics, Stage};
 use crate::pipeline::record::{
-    Derived, Extracted, ExtractorInfo, FetchRecord, FrameRecord, ThumbnailRecord,
+    ContactSheetRecord, Derived, Extracted, ExtractorInfo, FetchRecord, FrameRecord,
+    ThumbnailRecord,
 };
 use crate::pipeline::sample::{self, pts_to_ms, Sampling};
 use crate::pipeline::source::{Fetched, Source, VideoUrl};
@@ -57,6 +59,8 @@ pub struct ExtractOptions {
     pub upload_concurrency: usize,
     /// Perceptual hashes of every frame.
     pub hashes: Hashes,
+    /// Make a contact sheet (every frame as a labelled tile of one JPEG).
+    pub contact_sheet: bool,
 }
 
 /// Which perceptual hash each frame gets.
@@ -94,6 +98,7 @@ impl ExtractOptions {
             "quality": self.quality,
             "thumbnail_max_side": self.thumbnail_max_side,
             "hashes": self.hashes.name(),
+            "contact_sheet": self.contact_sheet,
         })
     }
 }
@@ -114,7 +119,7 @@ pub struct Extractor {
 pub struct Pending {
     derived: Derived,
     thumbnail: ThumbnailRecord,
-    /// One upload per frame, in frame order, then the thumbnail's.
+    /// One upload per frame, in frame order, then the thumbnail's, then the contact sheet's.
     uploads: Vec<JoinHandle<Result<String, crate::error::StoreError>>>,
 }
 
@@ -235,6 +240,10 @@ impl Extractor {
         let mut frames: Vec<Option<FrameRecord>> = vec![None; plan.targets.len()];
         let mut uploads = Vec::with_capacity(plan.targets.len() + 1);
         let mut picker = thumbnail::ThumbnailPicker::default();
+        let mut sheet = self
+            .options
+            .contact_sheet
+            .then(|| ContactSheet::new(plan.targets.len()));
         let time_base = timeline.time_base;
         let stats = decode_targets(
             &mut video,
@@ -245,7 +254,14 @@ impl Extractor {
             deadline,
             |targets, frame| {
                 let callback_started = Instant::now();
-                let encoded = encoder.encode(frame, orientation)?;
+                let pts_ms = pts_to_ms(targets[0].pts, time_base);
+                let encoded = encoder.encode_with(frame, orientation, |picture| {
+                    if let Some(sheet) = sheet.as_mut() {
+                        let indices: Vec<usize> =
+                            targets.iter().map(|t| t.index as usize).collect();
+                        sheet.add(&indices, pts_ms, picture);
+                    }
+                })?;
                 metrics.add_time(Stage::Convert, encoded.convert_time);
                 let jpeg = Bytes::from(encoded.jpeg);
                 let hash = blake3::hash(&jpeg).to_hex().to_string();
@@ -255,7 +271,6 @@ impl Extractor {
                         .elapsed()
                         .saturating_sub(encoded.convert_time),
                 );
-                let pts_ms = pts_to_ms(targets[0].pts, time_base);
                 for target in targets {
                     let key = keys.frame(target.index, pts_ms);
                     let meta = ObjectMeta {
@@ -329,6 +344,33 @@ impl Extractor {
                 pts_ms: None,
             },
         ));
+        let contact_sheet = match sheet {
+            Some(sheet) => {
+                let made = metrics.time(Stage::Encode, || sheet.finish(self.options.quality))?;
+                made.map(|(jpeg, width, height)| {
+                    let jpeg = Bytes::from(jpeg);
+                    let key = keys.contact_sheet();
+                    let layout = sheet.layout().expect("a made sheet has a layout");
+                    let record = ContactSheetRecord {
+                        key: key.clone(),
+                        uri: String::new(),
+                        width,
+                        height,
+                        bytes: jpeg.len() as u64,
+                        blake3: blake3::hash(&jpeg).to_hex().to_string(),
+                        columns: layout.columns,
+                        rows: layout.rows,
+                    };
+                    let meta = ObjectMeta {
+                        content_id: item.content_id.clone(),
+                        pts_ms: None,
+                    };
+                    uploads.push(self.start_upload(key, jpeg, meta));
+                    record
+                })
+            }
+            None => None,
+        };
         Ok(Pending {
             derived: Derived {
                 platform,
@@ -342,6 +384,7 @@ impl Extractor {
                     attempts: fetched.attempts,
                     ms: fetched.elapsed.as_millis() as u64,
                 }),
+                contact_sheet,
             },
             thumbnail,
             uploads,
@@ -375,7 +418,12 @@ impl Extractor {
         if let Some(err) = first_error {
             return Err(err);
         }
-        let thumb_uri = uris.pop().expect("the thumbnail upload is last");
+        if let Some(sheet) = derived.contact_sheet.as_mut() {
+            sheet.uri = uris.pop().expect("the contact sheet upload is last");
+        }
+        let thumb_uri = uris
+            .pop()
+            .expect("the thumbnail upload comes after the frames'");
         thumbnail.uri = thumb_uri;
         for (frame, uri) in derived.frames.iter_mut().zip(uris) {
             frame.uri = uri;

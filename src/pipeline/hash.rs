@@ -112,7 +112,7 @@ pub struct PdqHasher {
 
 /// The reference's `computeJaroszFilterWindowSize(old, 64)`.
 fn window_size(old: usize) -> usize {
-    (old + 2 * 64 - 1) / (2 * 64)
+    old.div_ceil(2 * 64)
 }
 
 /// The input span `[lo, hi]` the reference's `box1DFloat` averages for output `o` of a vector of
@@ -170,16 +170,14 @@ fn dct_matrix() -> &'static [f32; 16 * 64] {
 /// The reference's `pdqImageDomainQualityMetric`.
 fn quality(a: &[[f32; 64]; 64]) -> u8 {
     let mut gradient_sum: i32 = 0;
-    for i in 0..63 {
-        for j in 0..64 {
-            let d = ((a[i][j] - a[i + 1][j]) * 100.0 / 255.0) as i32;
-            gradient_sum += d.abs();
+    for pair in a.windows(2) {
+        for (u, v) in pair[0].iter().zip(&pair[1]) {
+            gradient_sum += (((u - v) * 100.0 / 255.0) as i32).abs();
         }
     }
     for row in a.iter() {
-        for j in 0..63 {
-            let d = ((row[j] - row[j + 1]) * 100.0 / 255.0) as i32;
-            gradient_sum += d.abs();
+        for pair in row.windows(2) {
+            gradient_sum += (((pair[0] - pair[1]) * 100.0 / 255.0) as i32).abs();
         }
     }
     (gradient_sum / 90).min(100) as u8

@@ -10,6 +10,7 @@ The pipeline, one file or folder per stage, in the order an item meets them:
  ④ encode.rs  convert, scale, turn upright, JPEG
     hash.rs   PDQ perceptual hash of each upright frame
     thumbnail.rs  the representative frame
+    contact_sheet.rs  every frame as a labelled tile of one JPEG
  ⑤ store/     directory, S3 behind `FrameStore`
  ⑥ record/    record types, sinks (JSONL, S3 journal, Avro), resume
 ```
@@ -27,6 +28,7 @@ pub mod decode;
 pub mod demux;
 pub mod sample;
 
+pub mod contact_sheet;
 pub mod encode;
 pub mod hash;
 pub mod thumbnail;

@@ -1,4 +1,6 @@
-//! PDQ / vPDQ hashes against Meta's reference implementations, through their PyPI packages:
+//! Signals for scoring: PDQ / vPDQ hashes and contact sheets.
+//!
+//! Hashes are checked against Meta's reference implementations, through their PyPI packages:
 //! `pdqhash` (the C++ PDQ reference behind Cython) on the same pixels, and `vpdq` (the vPDQ
 //! reference: decodes with libavcodec, one PDQ hash a second) on the same videos.
 //! Both install with `pip install --break-system-packages 'numpy<2' pdqhash vpdq` (`.ci/run`).
@@ -84,6 +86,25 @@ fn extract(video: &Path, out: &Path, extra: &[&str]) -> Value {
     records[0].clone()
 }
 
+fn schema_validator() -> jsonschema::Validator {
+    let schema: Value = serde_json::from_str(
+        &fs::read_to_string(repo_dir().join("schema/record.schema.json")).unwrap(),
+    )
+    .unwrap();
+    jsonschema::validator_for(&schema).expect("schema compiles")
+}
+
+fn assert_valid(record: &Value) {
+    let errors: Vec<String> = schema_validator()
+        .iter_errors(record)
+        .map(|e| format!("{e} at {}", e.instance_path))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "record violates schema: {errors:?}\n{record}"
+    );
+}
+
 fn frame_pdq(frame: &Value) -> (Pdq, u8) {
     (
         Pdq::from_hex(frame["pdq"].as_str().expect("pdq is set")).expect("64 hex digits"),
@@ -157,6 +178,7 @@ fn record_hashes_match_the_reference_on_ffmpegs_upright_frame() {
         let video = sample(name);
         let out = dir.path().join(name);
         let record = extract(&video, &out, &["--frames", "4"]);
+        assert_valid(&record);
         assert_eq!(record["derived"]["sampling"]["hashes"], "pdq");
         let frames = record["derived"]["frames"].as_array().unwrap().clone();
         let stream = ffprobe_video_stream(&video);
@@ -258,5 +280,96 @@ fn hashes_none_writes_null_hashes_and_says_so_in_sampling() {
     for f in record["derived"]["frames"].as_array().unwrap() {
         assert_eq!(f["pdq"], Value::Null);
         assert_eq!(f["pdq_quality"], Value::Null);
+    }
+}
+
+/// One sheet per video, stored beside the frames, every frame in its tile in frame order (each
+/// tile looks like its own frame scaled down, and not like its neighbours), upright, ≤ 2048 wide.
+#[test]
+fn contact_sheet_tiles_every_frame_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, args) in [
+        ("portrait_h264_aac.mp4", vec!["--fps", "1"]),
+        ("rotated90.mp4", vec!["--fps", "2"]),
+        ("long_62s.mp4", vec!["--fps", "1"]),
+    ] {
+        let out = dir.path().join(name);
+        let record = extract(&sample(name), &out, &args);
+        assert_valid(&record);
+        assert_eq!(record["derived"]["sampling"]["contact_sheet"], true);
+        let sheet = &record["derived"]["contact_sheet"];
+        let stem = name.trim_end_matches(".mp4");
+        assert_eq!(sheet["key"], format!("tiktok/{stem}/contact_sheet.jpg"));
+        let path = Path::new(sheet["uri"].as_str().unwrap());
+        let bytes = fs::read(path).unwrap();
+        assert_eq!(bytes.len() as u64, sheet["bytes"].as_u64().unwrap());
+        assert_eq!(blake3::hash(&bytes).to_hex().as_str(), sheet["blake3"]);
+        let img = load_rgb(path);
+        let (sw, sh) = img.dimensions();
+        assert_eq!(
+            (sw as u64, sh as u64),
+            (
+                sheet["width"].as_u64().unwrap(),
+                sheet["height"].as_u64().unwrap()
+            )
+        );
+        assert!(sw <= 2048, "{name}: {sw} px wide");
+        let frames = record["derived"]["frames"].as_array().unwrap();
+        let (cols, rows) = (
+            sheet["columns"].as_u64().unwrap() as u32,
+            sheet["rows"].as_u64().unwrap() as u32,
+        );
+        assert!(cols * rows >= frames.len() as u32 && cols * (rows - 1) < frames.len() as u32);
+        // tiles: 4 px apart and from the edges
+        let (tw, th) = ((sw - 4) / cols - 4, (sh - 4) / rows - 4);
+        let fw = frames[0]["width"].as_f64().unwrap();
+        let fh = frames[0]["height"].as_f64().unwrap();
+        assert!(
+            ((tw as f64 / th as f64) - fw / fh).abs() < 0.02,
+            "{name}: tiles keep the upright aspect"
+        );
+        // the upper 3/4 of each tile (below is the time label)
+        let tile = |i: usize| {
+            let (x0, y0) = (
+                4 + (i as u32 % cols) * (tw + 4),
+                4 + (i as u32 / cols) * (th + 4),
+            );
+            image::imageops::crop_imm(&img, x0, y0, tw, th * 3 / 4).to_image()
+        };
+        let scaled = |i: usize| {
+            let f = load_rgb(Path::new(frames[i]["uri"].as_str().unwrap()));
+            let f = image::imageops::resize(&f, tw, th, image::imageops::FilterType::Triangle);
+            image::imageops::crop_imm(&f, 0, 0, tw, th * 3 / 4).to_image()
+        };
+        let mut margins = Vec::new();
+        for i in 0..frames.len() {
+            let own = psnr(&tile(i), &scaled(i));
+            assert!(own > 24.0, "{name}: tile {i} is {own:.1} dB from its frame");
+            let j = if i + 5 < frames.len() {
+                i + 5
+            } else {
+                i.saturating_sub(5)
+            };
+            margins.push(own - psnr(&tile(i), &scaled(j)));
+        }
+        let better = margins.iter().filter(|m| **m > 0.0).count();
+        assert!(
+            better * 10 >= frames.len() * 9,
+            "{name}: tiles out of order? {margins:?}"
+        );
+        // the label box: a dark strip with white glyph pixels at the tile's bottom-left
+        let label = image::imageops::crop_imm(&img, 4, 4 + th - 18, 60.min(tw), 18).to_image();
+        let white = label
+            .pixels()
+            .filter(|p| p.0.iter().all(|&v| v > 200))
+            .count();
+        let dark = label
+            .pixels()
+            .filter(|p| p.0.iter().all(|&v| v < 60))
+            .count();
+        assert!(
+            white > 20 && dark > 100,
+            "{name}: label box {white} white, {dark} dark pixels"
+        );
     }
 }
