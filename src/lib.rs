@@ -65,5 +65,6 @@ pub mod error;
 pub mod files;
 pub mod logging;
 pub mod pipeline;
+pub mod similar;
 
 pub use error::{ErrorKind, ItemError};

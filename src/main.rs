@@ -3,7 +3,7 @@
 use clap::Parser;
 use reelframe::cli::{Cli, Command};
 use reelframe::commands;
-use reelframe::config::{BenchConfig, ExtractConfig, InspectConfig, MergeConfig};
+use reelframe::config::{BenchConfig, ExtractConfig, InspectConfig, MergeConfig, SimilarConfig};
 
 /// Exit code for usage and setup errors.
 const EXIT_SETUP_ERROR: i32 = 2;
@@ -38,6 +38,10 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Bench(args) => {
             reelframe::logging::init(0, args.quiet);
             commands::bench::run(&BenchConfig::from_args(&args)?)
+        }
+        Command::Similar(args) => {
+            reelframe::logging::init(0, false);
+            commands::similar::run(&SimilarConfig::from_args(&args)?)
         }
     }
 }

@@ -373,3 +373,154 @@ fn contact_sheet_tiles_every_frame_in_order() {
         );
     }
 }
+
+fn ffmpeg(args: &[&str]) {
+    let out = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-y"])
+        .args(args)
+        .output()
+        .expect("ffmpeg runs");
+    assert!(
+        out.status.success(),
+        "ffmpeg {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Reposts made with the ffmpeg CLI group with their source under vPDQ's default rule; other
+/// videos do not. Also prints how edits the rule is not made for fare (crop, logo, mirror).
+#[test]
+fn similar_groups_reposts_with_their_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = |name: &str| dir.path().join(name).display().to_string();
+    let src = sample("chaplin.mp4").display().to_string();
+    let x264 = ["-c:v", "libx264", "-preset", "veryfast", "-an"];
+    let variants: [(&str, Vec<&str>); 6] = [
+        ("lowbitrate.mp4", vec!["-b:v", "60k"]),
+        ("scaled.mp4", vec!["-vf", "scale=240:-2"]),
+        ("trimmed.mp4", vec!["-ss", "2"]),
+        (
+            "crop5.mp4",
+            vec!["-vf", "crop=iw*0.95:ih*0.95,scale=640:360"],
+        ),
+        (
+            "logo.mp4",
+            vec!["-vf", "drawbox=x=iw-90:y=10:w=80:h=30:color=white:t=fill"],
+        ),
+        ("mirror.mp4", vec!["-vf", "hflip"]),
+    ];
+    for (name, extra) in &variants {
+        let mut args: Vec<&str> = Vec::new();
+        if extra[0] == "-ss" {
+            args.extend(["-ss", "2", "-i", &src]);
+        } else {
+            args.extend(["-i", &src]);
+            args.extend(extra.iter().copied());
+        }
+        args.extend(x264);
+        let out = d(name);
+        args.push(&out);
+        ffmpeg(&args);
+    }
+    let out = dir.path().join("out");
+    let mut args: Vec<String> = vec!["extract".into(), src.clone()];
+    args.extend(variants.iter().map(|(n, _)| d(n)));
+    for other in ["example.mp4", "smpte-2997.mp4"] {
+        args.push(sample(other).display().to_string());
+    }
+    args.extend(["-o".into(), out.display().to_string(), "-q".into()]);
+    let run = run_reelframe(&args);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let records = out.join("records.jsonl");
+    let groups_file = dir.path().join("groups.jsonl");
+    let run = run_reelframe([
+        "similar".as_ref(),
+        records.as_os_str(),
+        "-o".as_ref(),
+        groups_file.as_os_str(),
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let groups = read_jsonl(&groups_file);
+    eprintln!("{}", String::from_utf8_lossy(&run.stderr));
+    for g in &groups {
+        eprintln!("{g}");
+    }
+    let ids = |g: &Value| -> Vec<String> {
+        g["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["content_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let with_source: Vec<String> = groups
+        .iter()
+        .map(ids)
+        .find(|m| m.contains(&"chaplin".to_string()))
+        .expect("the source is in a group");
+    for repost in ["lowbitrate", "scaled", "trimmed"] {
+        assert!(
+            with_source.contains(&repost.to_string()),
+            "{repost} not with its source: {groups:?}"
+        );
+    }
+    for stranger in ["example", "smpte-2997"] {
+        assert!(
+            !groups
+                .iter()
+                .map(ids)
+                .any(|m| m.contains(&stranger.to_string())),
+            "{stranger} grouped: {groups:?}"
+        );
+    }
+    let mut seen = std::collections::HashSet::new();
+    for id in groups.iter().flat_map(ids) {
+        assert!(seen.insert(id.clone()), "{id} in two groups");
+    }
+    // --against: the known list is the source's record; the reposts match it, strangers not
+    let known = dir.path().join("known.jsonl");
+    let source_record: Vec<Value> = read_jsonl(&records)
+        .into_iter()
+        .filter(|r| r["content_id"] == "chaplin")
+        .collect();
+    write_jsonl(&known, &source_record);
+    let run = run_reelframe([
+        "similar".as_ref(),
+        records.as_os_str(),
+        "--against".as_ref(),
+        known.as_os_str(),
+        "--query-match".as_ref(),
+        "0".as_ref(),
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let lines: Vec<Value> = String::from_utf8_lossy(&run.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for l in &lines {
+        eprintln!("against: {l}");
+    }
+    let matching: Vec<&str> = lines
+        .iter()
+        .map(|l| l["content_id"].as_str().unwrap())
+        .collect();
+    for id in ["chaplin", "lowbitrate", "scaled"] {
+        assert!(
+            matching.contains(&id),
+            "{id} does not match the known video: {lines:?}"
+        );
+    }
+    assert!(!matching.contains(&"example") && !matching.contains(&"smpte-2997"));
+}

@@ -4,3 +4,4 @@ pub mod bench;
 pub mod extract;
 pub mod inspect;
 pub mod merge;
+pub mod similar;
