@@ -52,6 +52,8 @@ fn extractor(mode: SamplingMode, runtime: &tokio::runtime::Runtime) -> Extractor
         platform: "tiktok".into(),
         upload_concurrency: 16,
         hdr: Default::default(),
+        hashes: Default::default(),
+        contact_sheet: true,
     };
     Extractor::new(
         options,

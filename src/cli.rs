@@ -34,6 +34,8 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Measure extraction speed on a workload, optionally against the ffmpeg CLI baselines.
     Bench(Box<BenchArgs>),
+    /// Group near-duplicate videos by their vPDQ hashes (records from `extract --hashes pdq`).
+    Similar(SimilarArgs),
     /// Answer the Frame Retrieval Service call (`POST /store_video_frames`) over HTTP.
     Serve(Box<ServeArgs>),
     /// A decoder process (started by `extract`; reads jobs on stdin, answers on stdout).
@@ -68,6 +70,15 @@ pub enum HdrArg {
     Tonemap,
     /// Convert HDR frames as if they were SDR (the raw conversion: dim, washed out).
     Passthrough,
+}
+
+/// Perceptual hashes per frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum HashesArg {
+    /// PDQ (Meta ThreatExchange) hash and quality of every frame: vPDQ at the sampling rate.
+    Pdq,
+    /// No hashes.
+    None,
 }
 
 /// Formats of an input list.
@@ -180,6 +191,16 @@ pub struct ExtractArgs {
     /// HDR (PQ, HLG) video: `tonemap` to SDR BT.709, or `passthrough` for the raw conversion.
     #[arg(long, value_enum, default_value_t = HdrArg::Tonemap)]
     pub hdr: HdrArg,
+
+    /// Perceptual hash of every frame, taken on the upright picture before JPEG encoding
+    /// (`derived.frames[].pdq`, `.pdq_quality`); what `reelframe similar` groups by.
+    #[arg(long, value_enum, default_value = "pdq")]
+    pub hashes: HashesArg,
+
+    /// One JPEG per video with every frame as a tile labelled with its time, at most 2048 px
+    /// wide (`derived.contact_sheet`; `--contact-sheet false` for none).
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub contact_sheet: bool,
 
     /// Videos processed at once [default: number of cores].
     #[arg(short, long)]
@@ -406,8 +427,9 @@ pub struct BenchArgs {
     pub jobs: Option<usize>,
 
     /// A reelframe mode to measure (repeatable): `fps1`, `fps:RATE`, `keyframes`, `frames:N`
-    /// (`frames10`), `tolerance:MS` (1 fps with `extract --tolerance MS`), or `fps:RATE+tolerance:MS`
-    /// [default: fps1].
+    /// (`frames10`), `tolerance:MS` (1 fps with `extract --tolerance MS`), or `fps:RATE+tolerance:MS`;
+    /// `+hashes:none` or `+contact-sheet:false` price a feature (`--mode fps1 --mode
+    /// fps1+hashes:none`) [default: fps1].
     #[arg(long = "mode", value_name = "MODE")]
     pub modes: Vec<String>,
 
@@ -546,4 +568,44 @@ pub struct ServeArgs {
     /// More logging (-v debug).
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
+}
+
+/// Arguments of `reelframe similar`.
+#[derive(Debug, Args)]
+pub struct SimilarArgs {
+    /// Record files (JSONL) written by `reelframe extract` with hashes (the default).
+    #[arg(value_name = "RECORDS", required = true)]
+    pub records: Vec<PathBuf>,
+
+    /// Where the groups go, one JSON object per line (`-` for stdout).
+    #[arg(short, long, value_name = "FILE", default_value = "-")]
+    pub out: PathBuf,
+
+    /// Instead of grouping the inputs, report which of them match these known videos' records
+    /// (the known video as vPDQ's comparison video): one line per matching input.
+    #[arg(long, value_name = "KNOWN.jsonl")]
+    pub against: Option<PathBuf>,
+
+    /// Frames whose PDQ hashes are at most this many bits apart match (vPDQ's D).
+    #[arg(long, value_name = "BITS", default_value_t = 31)]
+    pub distance: u32,
+
+    /// Frames of lower PDQ quality are ignored (vPDQ's F).
+    #[arg(long, value_name = "0-100", default_value_t = 50)]
+    pub quality: u8,
+
+    /// Percent of the comparison video's frames that must match (vPDQ's Pc). When grouping,
+    /// either video of a pair may be the comparison.
+    #[arg(long, value_name = "PERCENT", default_value_t = 80.0)]
+    pub comparison_match: f64,
+
+    /// Percent of the query video's frames that must match (vPDQ's Pq; 0 lets a repost carry
+    /// extra content).
+    #[arg(long, value_name = "PERCENT", default_value_t = 0.0)]
+    pub query_match: f64,
+
+    /// Hash chunks shared by more frames than this (flat or common pictures) do not make
+    /// candidate pairs.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub max_bucket: usize,
 }

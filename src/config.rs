@@ -8,15 +8,15 @@ use crate::cli::{
 };
 use crate::files::safe_segment;
 use crate::pipeline::encode::SizeSpec;
-use crate::pipeline::extract::ExtractOptions;
+use crate::pipeline::extract::{ExtractOptions, Hashes};
 use crate::pipeline::input::open::{InputSpec, ListFormat};
 use crate::pipeline::input::{ItemDefaults, Shard, UrlTemplate};
 use crate::pipeline::net::retry::RetryPolicy;
 use crate::pipeline::net::s3::{S3Location, S3Settings};
 use crate::pipeline::net::FetchLimits;
 use crate::pipeline::sample::{Sampling, SamplingMode};
-use crate::serve::ServeSettings;
 use crate::pipeline::tonemap::HdrMode;
+use crate::serve::ServeSettings;
 use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -408,6 +408,11 @@ impl ExtractConfig {
                     crate::cli::HdrArg::Tonemap => HdrMode::ToneMap,
                     crate::cli::HdrArg::Passthrough => HdrMode::Passthrough,
                 },
+                hashes: match args.hashes {
+                    crate::cli::HashesArg::Pdq => Hashes::Pdq,
+                    crate::cli::HashesArg::None => Hashes::None,
+                },
+                contact_sheet: args.contact_sheet,
             },
             max_bytes,
             jobs,
@@ -633,6 +638,8 @@ impl ServeConfig {
                 platform,
                 upload_concurrency: args.upload_concurrency,
                 hdr: HdrMode::default(),
+                hashes: Hashes::default(),
+                contact_sheet: true,
             },
             settings: ServeSettings {
                 max_inflight,
@@ -706,5 +713,53 @@ mod tests {
         assert!(parse_size("-1").is_err());
         assert_eq!(parse_max_seconds("2.5").unwrap(), 2500);
         assert_eq!(parse_max_seconds("0").unwrap(), 0);
+    }
+}
+
+/// A checked `similar` configuration.
+#[derive(Debug, Clone)]
+pub struct SimilarConfig {
+    /// Record files to group (or to match against `against`).
+    pub records: Vec<PathBuf>,
+    /// Where the output goes; `None` is stdout.
+    pub out: Option<PathBuf>,
+    /// Known videos' records.
+    pub against: Option<PathBuf>,
+    /// The match rule.
+    pub rule: crate::similar::MatchRule,
+}
+
+impl SimilarConfig {
+    /// Checks `args` into a configuration.
+    pub fn from_args(args: &crate::cli::SimilarArgs) -> Result<SimilarConfig> {
+        if args.distance > 256 {
+            bail!("--distance must be at most 256 (bits of a PDQ hash)");
+        }
+        if args.quality > 100 {
+            bail!("--quality must be between 0 and 100");
+        }
+        for (flag, v) in [
+            ("--comparison-match", args.comparison_match),
+            ("--query-match", args.query_match),
+        ] {
+            if !(0.0..=100.0).contains(&v) {
+                bail!("{flag} must be a percentage between 0 and 100");
+            }
+        }
+        if args.max_bucket < 2 {
+            bail!("--max-bucket must be at least 2");
+        }
+        Ok(SimilarConfig {
+            records: args.records.clone(),
+            out: Some(args.out.clone()).filter(|p| p.as_os_str() != "-"),
+            against: args.against.clone(),
+            rule: crate::similar::MatchRule {
+                distance: args.distance,
+                quality: args.quality,
+                comparison_match: args.comparison_match,
+                query_match: args.query_match,
+                max_bucket: args.max_bucket,
+            },
+        })
     }
 }

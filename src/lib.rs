@@ -39,6 +39,8 @@ let options = ExtractOptions {
     platform: "tiktok".into(),
     upload_concurrency: 16,
     hdr: Default::default(),
+    hashes: Default::default(),
+    contact_sheet: true,
 };
 let extractor = Extractor::new(
     options,
@@ -67,5 +69,6 @@ pub mod files;
 pub mod logging;
 pub mod pipeline;
 pub mod serve;
+pub mod similar;
 
 pub use error::{ErrorKind, ItemError};

@@ -3,7 +3,9 @@
 use clap::Parser;
 use reelframe::cli::{Cli, Command};
 use reelframe::commands;
-use reelframe::config::{BenchConfig, ExtractConfig, InspectConfig, MergeConfig, ServeConfig};
+use reelframe::config::{
+    BenchConfig, ExtractConfig, InspectConfig, MergeConfig, ServeConfig, SimilarConfig,
+};
 
 /// Exit code for usage and setup errors.
 const EXIT_SETUP_ERROR: i32 = 2;
@@ -45,6 +47,10 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             reelframe::logging::init(args.verbose + 1, args.quiet);
             let token = std::env::var("REELFRAME_TOKEN").ok();
             commands::serve::run(&ServeConfig::from_args(&args, token)?)
+        }
+        Command::Similar(args) => {
+            reelframe::logging::init(0, false);
+            commands::similar::run(&SimilarConfig::from_args(&args)?)
         }
     }
 }

@@ -119,8 +119,8 @@ fn default_sampling_takes_one_frame_per_second_below_duration_and_cap() {
     assert_eq!(targets, (0..60).map(|k| k * 1000).collect::<Vec<_>>());
     assert_eq!(
         count_files_with_ext(&out.join("tiktok/long_62s"), "jpg"),
-        61,
-        "60 frames + thumbnail"
+        62,
+        "60 frames + thumbnail + contact sheet"
     );
     assert_frames_are_displayed_at_targets(&sample("long_62s.mp4"), &recs["long_62s"]);
 

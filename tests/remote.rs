@@ -154,6 +154,8 @@ fn http_into_s3_stores_the_same_frames_as_a_local_run() {
         assert_eq!(frame_hashes(record), frame_hashes(&local[id]), "{id}");
         let mut objects_of_item = record["derived"]["frames"].as_array().unwrap().clone();
         objects_of_item.push(record["thumbnail"].clone());
+        // the contact sheet is stored like the frames
+        objects_of_item.push(record["derived"]["contact_sheet"].clone());
         for object in objects_of_item {
             let key = object["key"].as_str().unwrap();
             assert_eq!(object["uri"], format!("s3://frames/run/{key}"));
@@ -180,7 +182,7 @@ fn http_into_s3_stores_the_same_frames_as_a_local_run() {
             .unwrap();
         assert_eq!(meta["pts-ms"], first["pts_ms"].to_string());
     }
-    // nothing but the frames, the thumbnails and the records
+    // nothing but the frames, the thumbnails, the contact sheets and the records
     assert_eq!(s3.list("frames", "run/").len(), objects + 1);
 
     // a rerun has nothing left to do

@@ -24,7 +24,13 @@ pub struct Mode {
     pub sampling: ModeSampling,
     /// `--tolerance MS` passed to `extract`, when asked for.
     pub tolerance_ms: Option<u32>,
+    /// Other `extract` flags from the mode's suffixes, as `(flag, value)`: `+hashes:none` is
+    /// `--hashes none`, so a run can price one feature against the same run without it.
+    pub flags: Vec<(String, String)>,
 }
+
+/// The `extract` flags a mode suffix may set (`+hashes:none`, `+contact-sheet:false`).
+const SUFFIX_FLAGS: &[&str] = &["hashes", "contact-sheet"];
 
 impl Mode {
     /// Exact 1 frame a second, bench's default.
@@ -32,28 +38,29 @@ impl Mode {
         Mode {
             sampling: ModeSampling::Fps("1".into()),
             tolerance_ms: None,
+            flags: Vec::new(),
         }
     }
 
     /// Parses a `--mode` value: `fps1` / `fps:R` / `fpsR`, `keyframes`, `frames10` /
     /// `frames:N`, or `tolerance:MS` / `toleranceMS` (1 fps with `--tolerance MS`). A fps mode
-    /// may carry a tolerance as a suffix: `fps2+tolerance:250`.
+    /// may carry a tolerance as a suffix: `fps2+tolerance:250`; any mode may carry
+    /// `+hashes:VALUE` or `+contact-sheet:VALUE`, passed to `extract` as flags.
     pub fn parse(text: &str) -> Result<Mode, InvalidValue> {
         let bad = || {
             InvalidValue(format!(
                 "bad --mode {text:?} (expected fps1, fps:RATE, keyframes, frames:N or tolerance:MS)"
             ))
         };
-        let (base, suffix) = match text.split_once('+') {
-            Some((base, suffix)) => (base, Some(suffix)),
-            None => (text, None),
-        };
+        let mut parts = text.split('+');
+        let base = parts.next().unwrap_or_default();
         let number = |rest: &str| rest.strip_prefix(':').unwrap_or(rest).to_string();
         let ms = |rest: &str| number(rest).parse::<u32>().map_err(|_| bad());
         let mut mode = if base == "keyframes" {
             Mode {
                 sampling: ModeSampling::Keyframes,
                 tolerance_ms: None,
+                flags: Vec::new(),
             }
         } else if let Some(rest) = base.strip_prefix("frames") {
             let n: u32 = number(rest).parse().map_err(|_| bad())?;
@@ -63,6 +70,7 @@ impl Mode {
             Mode {
                 sampling: ModeSampling::Frames(n),
                 tolerance_ms: None,
+                flags: Vec::new(),
             }
         } else if let Some(rest) = base.strip_prefix("fps") {
             let rate = number(rest);
@@ -70,21 +78,35 @@ impl Mode {
             Mode {
                 sampling: ModeSampling::Fps(rate),
                 tolerance_ms: None,
+                flags: Vec::new(),
             }
         } else if let Some(rest) = base.strip_prefix("tolerance") {
             Mode {
                 sampling: ModeSampling::Fps("1".into()),
                 tolerance_ms: Some(ms(rest)?),
+                flags: Vec::new(),
             }
         } else {
             return Err(bad());
         };
-        if let Some(suffix) = suffix {
-            let rest = suffix.strip_prefix("tolerance").ok_or_else(bad)?;
-            if !matches!(mode.sampling, ModeSampling::Fps(_)) || mode.tolerance_ms.is_some() {
+        for suffix in parts {
+            if let Some(rest) = suffix.strip_prefix("tolerance") {
+                if !matches!(mode.sampling, ModeSampling::Fps(_)) || mode.tolerance_ms.is_some() {
+                    return Err(bad());
+                }
+                mode.tolerance_ms = Some(ms(rest)?);
+                continue;
+            }
+            let (flag, value) = suffix.split_once(':').ok_or_else(bad)?;
+            let valid = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '.';
+            if !SUFFIX_FLAGS.contains(&flag)
+                || value.is_empty()
+                || !value.chars().all(valid)
+                || mode.flags.iter().any(|(f, _)| f == flag)
+            {
                 return Err(bad());
             }
-            mode.tolerance_ms = Some(ms(rest)?);
+            mode.flags.push((flag.to_string(), value.to_string()));
         }
         Ok(mode)
     }
@@ -97,10 +119,14 @@ impl Mode {
             ModeSampling::Frames(n) => format!("reelframe-frames{n}"),
             ModeSampling::Keyframes => "reelframe-keyframes".into(),
         };
-        match self.tolerance_ms {
+        let mut name = match self.tolerance_ms {
             Some(ms) => format!("{base}-tolerance{ms}"),
             None => base,
+        };
+        for (flag, value) in &self.flags {
+            name.push_str(&format!("-{flag}-{value}"));
         }
+        name
     }
 
     /// The sampling flags for `reelframe extract`.
@@ -112,6 +138,9 @@ impl Mode {
         };
         if let Some(ms) = self.tolerance_ms {
             args.extend(["--tolerance".into(), ms.to_string()]);
+        }
+        for (flag, value) in &self.flags {
+            args.extend([format!("--{flag}"), value.clone()]);
         }
         args
     }
@@ -304,6 +333,16 @@ mod tests {
                 "reelframe-fps2-tolerance250",
                 "--fps 2 --tolerance 250",
             ),
+            (
+                "fps1+hashes:none",
+                "reelframe-fps1-hashes-none",
+                "--fps 1 --hashes none",
+            ),
+            (
+                "keyframes+contact-sheet:false+hashes:pdq",
+                "reelframe-keyframes-contact-sheet-false-hashes-pdq",
+                "--keyframes --contact-sheet false --hashes pdq",
+            ),
         ];
         for (text, name, args) in cases {
             let mode = Mode::parse(text).unwrap();
@@ -318,6 +357,10 @@ mod tests {
             "keyframes+tolerance:5",
             "slow",
             "tolerance:x",
+            "fps1+colour:red",
+            "fps1+hashes:",
+            "fps1+hashes:none+hashes:pdq",
+            "fps1+hashes:a b",
         ] {
             assert!(Mode::parse(bad).is_err(), "{bad:?} should not parse");
         }

@@ -5,4 +5,5 @@ pub mod extract;
 pub mod inspect;
 pub mod merge;
 pub mod serve;
+pub mod similar;
 pub mod worker;

@@ -13,6 +13,7 @@ HLG pictures go through 16-bit RGB and [`crate::pipeline::tonemap`] to SDR BT.70
 use crate::error::{ErrorKind, ItemError};
 use crate::pipeline::demux::Orientation;
 use crate::pipeline::ffi;
+use crate::pipeline::hash::{PdqHasher, PdqResult};
 use crate::pipeline::tonemap::{Hdr, ToneMapper};
 use ffmpeg::format::Pixel;
 use ffmpeg::software::scaling;
@@ -75,6 +76,10 @@ pub struct EncodedFrame {
     pub convert_time: Duration,
     /// Time spent encoding the JPEG (libjpeg-turbo).
     pub encode_time: Duration,
+    /// The PDQ hash of the upright RGB picture (before JPEG), when the encoder hashes.
+    pub pdq: Option<PdqResult>,
+    /// Time spent hashing.
+    pub hash_time: Duration,
 }
 
 /// An upright RGB24 picture in the encoder's buffers.
@@ -106,6 +111,7 @@ struct ScalerKey {
 pub struct FrameEncoder {
     converter: Converter,
     compressor: turbojpeg::Compressor,
+    hasher: Option<PdqHasher>,
 }
 
 /// The YUV → upright RGB half of [`FrameEncoder`].
@@ -170,6 +176,7 @@ impl FrameEncoder {
                 mapped: Vec::new(),
             },
             compressor,
+            hasher: None,
         })
     }
 
@@ -179,6 +186,12 @@ impl FrameEncoder {
         if current != hdr {
             self.converter.tone = hdr.map(ToneMapper::new);
         }
+    }
+
+    /// Also computes each picture's PDQ hash (on the upright RGB, before JPEG encoding).
+    pub fn with_pdq(mut self, on: bool) -> FrameEncoder {
+        self.hasher = on.then(PdqHasher::new);
+        self
     }
 
     /// The upright output size of a decoded picture.
@@ -207,12 +220,30 @@ impl FrameEncoder {
         frame: &ffmpeg::frame::Video,
         orientation: Orientation,
     ) -> Result<EncodedFrame, ItemError> {
+        self.encode_with(frame, orientation, |_| {})
+    }
+
+    /// [`encode`](Self::encode), showing the upright RGB picture to `inspect` before the JPEG
+    /// is made (the contact sheet cuts its tile there).
+    pub fn encode_with(
+        &mut self,
+        frame: &ffmpeg::frame::Video,
+        orientation: Orientation,
+        inspect: impl FnOnce(RgbPicture<'_>),
+    ) -> Result<EncodedFrame, ItemError> {
         let started = Instant::now();
         let picture = self.converter.convert(frame, orientation)?;
         let (width, height, pitch) = (picture.width, picture.height, picture.pitch);
         let pixels: &[u8] = picture.pixels;
         let convert_time = started.elapsed();
         let stats = crate::pipeline::thumbnail::FrameStats::of_rgb(pixels, width, height, pitch);
+        let started = Instant::now();
+        let pdq = self
+            .hasher
+            .as_mut()
+            .map(|h| h.hash_rgb(pixels, width, height, pitch));
+        let hash_time = started.elapsed();
+        inspect(picture);
         let started = Instant::now();
         let image = turbojpeg::Image {
             pixels,
@@ -233,6 +264,8 @@ impl FrameEncoder {
             stats,
             convert_time,
             encode_time,
+            pdq,
+            hash_time,
         })
     }
 }

@@ -11,6 +11,7 @@ convert, JPEG-encode; each frame's upload starts as soon as it is encoded) and
 */
 
 use crate::error::{ErrorKind, ItemError};
+use crate::pipeline::contact_sheet::ContactSheet;
 use crate::pipeline::deadline::Deadline;
 use crate::pipeline::decode::{decode_targets, DecodeOptions};
 use crate::pipeline::demux::OpenVideo;
@@ -19,9 +20,10 @@ use crate::pipeline::ffi;
 use crate::pipeline::input::Item;
 use crate::pipeline::isolate::{self, Isolation};
 use crate::pipeline::metrics::{Metrics, Stage};
-pub use crate::pipeline::options::ExtractOptions;
+pub use crate::pipeline::options::{ExtractOptions, Hashes};
 use crate::pipeline::record::{
-    Derived, Extracted, ExtractorInfo, FetchRecord, FrameRecord, ThumbnailRecord,
+    ContactSheetRecord, Derived, Extracted, ExtractorInfo, FetchRecord, FrameRecord,
+    ThumbnailRecord,
 };
 use crate::pipeline::sample::{self, pts_to_ms};
 use crate::pipeline::source::{Fetched, Source, VideoUrl};
@@ -52,12 +54,11 @@ pub struct Extractor {
     isolation: Option<Isolation>,
 }
 
-
 /// An item decoded and encoded, whose objects may still be uploading.
 pub struct Pending {
     derived: Derived,
     thumbnail: ThumbnailRecord,
-    /// One upload per frame, in frame order, then the thumbnail's.
+    /// One upload per frame, in frame order, then the thumbnail's, then the contact sheet's.
     uploads: Vec<Upload>,
 }
 
@@ -238,11 +239,16 @@ impl Extractor {
         }
         let platform = self.platform_of(item).to_string();
         let keys = ItemKeys::new(&platform, &item.content_id);
-        let mut encoder = FrameEncoder::new(self.options.quality, self.options.size)?;
+        let mut encoder = FrameEncoder::new(self.options.quality, self.options.size)?
+            .with_pdq(self.options.hashes == Hashes::Pdq);
         encoder.set_tone_mapping(tone_map);
         let mut frames: Vec<Option<FrameRecord>> = vec![None; plan.targets.len()];
         let mut uploads = Vec::with_capacity(plan.targets.len() + 1);
         let mut picker = thumbnail::ThumbnailPicker::default();
+        let mut sheet = self
+            .options
+            .contact_sheet
+            .then(|| ContactSheet::new(plan.targets.len()));
         let time_base = timeline.time_base;
         let stats = decode_targets(
             &mut video,
@@ -256,7 +262,14 @@ impl Extractor {
             deadline,
             |targets, frame| {
                 let callback_started = Instant::now();
-                let encoded = encoder.encode(frame, orientation)?;
+                let pts_ms = timeline.relative_ms(targets[0].pts);
+                let encoded = encoder.encode_with(frame, orientation, |picture| {
+                    if let Some(sheet) = sheet.as_mut() {
+                        let indices: Vec<usize> =
+                            targets.iter().map(|t| t.index as usize).collect();
+                        sheet.add(&indices, pts_ms, picture);
+                    }
+                })?;
                 metrics.add_time(Stage::Convert, encoded.convert_time);
                 let jpeg = Bytes::from(encoded.jpeg);
                 let hash = blake3::hash(&jpeg).to_hex().to_string();
@@ -266,7 +279,6 @@ impl Extractor {
                         .elapsed()
                         .saturating_sub(encoded.convert_time),
                 );
-                let pts_ms = timeline.relative_ms(targets[0].pts);
                 for target in targets {
                     let key = keys.frame(target.index, pts_ms);
                     let meta = ObjectMeta {
@@ -289,6 +301,8 @@ impl Extractor {
                         height: encoded.height,
                         bytes: jpeg.len() as u64,
                         blake3: hash.clone(),
+                        pdq: encoded.pdq.map(|p| p.hash.to_string()),
+                        pdq_quality: encoded.pdq.map(|p| p.quality),
                     });
                 }
                 picker.offer(targets[0].index as usize, &encoded.stats, &jpeg);
@@ -343,6 +357,33 @@ impl Extractor {
                 pts_ms: None,
             },
         ));
+        let contact_sheet = match sheet {
+            Some(sheet) => {
+                let made = metrics.time(Stage::Encode, || sheet.finish(self.options.quality))?;
+                made.map(|(jpeg, width, height)| {
+                    let jpeg = Bytes::from(jpeg);
+                    let key = keys.contact_sheet();
+                    let layout = sheet.layout().expect("a made sheet has a layout");
+                    let record = ContactSheetRecord {
+                        key: key.clone(),
+                        uri: String::new(),
+                        width,
+                        height,
+                        bytes: jpeg.len() as u64,
+                        blake3: blake3::hash(&jpeg).to_hex().to_string(),
+                        columns: layout.columns,
+                        rows: layout.rows,
+                    };
+                    let meta = ObjectMeta {
+                        content_id: item.content_id.clone(),
+                        pts_ms: None,
+                    };
+                    uploads.push(self.start_upload(key, jpeg, meta));
+                    record
+                })
+            }
+            None => None,
+        };
         Ok(Pending {
             derived: Derived {
                 platform,
@@ -351,6 +392,7 @@ impl Extractor {
                 sampling: self.sampling_record.clone(),
                 extractor: self.extractor_info.clone(),
                 fetch: Some(fetch_record(fetched)),
+                contact_sheet,
             },
             thumbnail,
             uploads,
@@ -384,7 +426,12 @@ impl Extractor {
         if let Some(err) = first_error {
             return Err(err);
         }
-        let thumb_uri = uris.pop().expect("the thumbnail upload is last");
+        if let Some(sheet) = derived.contact_sheet.as_mut() {
+            sheet.uri = uris.pop().expect("the contact sheet upload is last");
+        }
+        let thumb_uri = uris
+            .pop()
+            .expect("the thumbnail upload comes after the frames'");
         thumbnail.uri = thumb_uri;
         for (frame, uri) in derived.frames.iter_mut().zip(uris) {
             frame.uri = uri;

@@ -9,7 +9,9 @@ The pipeline, one file or folder per stage, in the order an item meets them:
     decode.rs decode passes: GOP-tail and non-reference skips
  ④ encode.rs  convert, scale, turn upright, JPEG
     tonemap.rs    HDR (PQ, HLG) to SDR BT.709
+    hash.rs   PDQ perceptual hash of each upright frame
     thumbnail.rs  the representative frame
+    contact_sheet.rs  every frame as a labelled tile of one JPEG
  ⑤ store/     directory, S3 behind `FrameStore`
  ⑥ record/    record types, sinks (JSONL, S3 journal, Avro), resume
 ```
@@ -28,7 +30,9 @@ pub mod decode;
 pub mod demux;
 pub mod sample;
 
+pub mod contact_sheet;
 pub mod encode;
+pub mod hash;
 pub mod thumbnail;
 pub mod tonemap;
 

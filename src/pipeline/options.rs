@@ -33,6 +33,30 @@ pub struct ExtractOptions {
     pub upload_concurrency: usize,
     /// What to do with HDR (PQ, HLG) video: tone-map it to SDR (default) or convert it raw.
     pub hdr: HdrMode,
+    /// Perceptual hashes of every frame.
+    pub hashes: Hashes,
+    /// Make a contact sheet (every frame as a labelled tile of one JPEG).
+    pub contact_sheet: bool,
+}
+
+/// Which perceptual hash each frame gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum Hashes {
+    /// PDQ (vPDQ when taken at a fixed rate), as Meta's ThreatExchange defines it.
+    #[default]
+    Pdq,
+    /// None.
+    None,
+}
+
+impl Hashes {
+    /// The name records and flags use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Hashes::Pdq => "pdq",
+            Hashes::None => "none",
+        }
+    }
 }
 
 impl ExtractOptions {
@@ -49,6 +73,8 @@ impl ExtractOptions {
             "height": self.size.height,
             "quality": self.quality,
             "thumbnail_max_side": self.thumbnail_max_side,
+            "hashes": self.hashes.name(),
+            "contact_sheet": self.contact_sheet,
         });
         // Only the non-default choice is recorded, so records written before HDR was
         // tone-mapped still count as done with the default.

@@ -79,9 +79,7 @@ pub fn status_of(kind: ErrorKind) -> StatusCode {
         Truncated | CorruptData | DecodeFailed | NoFrames => StatusCode::UNPROCESSABLE_ENTITY,
         FetchDeadline | Timeout => StatusCode::GATEWAY_TIMEOUT,
         Duplicate => StatusCode::CONFLICT,
-        EncodeFailed | StoreFailed | DecoderCrashed | Internal => {
-            StatusCode::INTERNAL_SERVER_ERROR
-        }
+        EncodeFailed | StoreFailed | DecoderCrashed | Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 

@@ -230,7 +230,7 @@ fn exchange(
 }
 
 /// The uploads of an isolated item in the order a pending item keeps them: each frame's, then
-/// the thumbnail's.
+/// the thumbnail's, then the contact sheet's.
 pub(crate) fn order_uploads(
     extracted: &Extracted,
     mut uploads: HashMap<String, Upload>,
@@ -240,7 +240,14 @@ pub(crate) fn order_uploads(
         .frames
         .iter()
         .map(|f| f.key.as_str())
-        .chain(std::iter::once(extracted.thumbnail.key.as_str()));
+        .chain(std::iter::once(extracted.thumbnail.key.as_str()))
+        .chain(
+            extracted
+                .derived
+                .contact_sheet
+                .iter()
+                .map(|s| s.key.as_str()),
+        );
     keys.map(|key| {
         uploads.remove(key).ok_or_else(|| {
             ItemError::new(

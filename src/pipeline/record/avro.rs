@@ -39,6 +39,7 @@ struct AvroDerived {
     sampling_json: String,
     extractor: crate::pipeline::record::ExtractorInfo,
     fetch: Option<crate::pipeline::record::FetchRecord>,
+    contact_sheet: Option<crate::pipeline::record::ContactSheetRecord>,
 }
 
 #[derive(Serialize)]
@@ -96,6 +97,7 @@ fn to_avro(record: Map<String, Value>) -> Result<AvroContent, String> {
             sampling_json: d.sampling.to_string(),
             extractor: d.extractor,
             fetch: d.fetch,
+            contact_sheet: d.contact_sheet,
         }),
         thumbnail,
         input_json: Value::Object(others).to_string(),

@@ -51,6 +51,14 @@ pub struct FrameRecord {
     pub bytes: u64,
     /// blake3 hash of the JPEG, hex.
     pub blake3: String,
+    /// PDQ hash of the upright picture before JPEG encoding (64 hex digits); null with
+    /// `--hashes none`.
+    #[serde(default)]
+    pub pdq: Option<String>,
+    /// PDQ quality, 0–100 (vPDQ ignores frames under 50 when matching); null with
+    /// `--hashes none`.
+    #[serde(default)]
+    pub pdq_quality: Option<u8>,
 }
 
 /// The thumbnail, as the record gives it.
@@ -70,6 +78,27 @@ pub struct ThumbnailRecord {
     pub blake3: String,
     /// Index of the frame it was made from.
     pub frame_index: u32,
+}
+
+/// The contact sheet: every frame as a labelled tile of one JPEG.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContactSheetRecord {
+    /// The store key.
+    pub key: String,
+    /// Where the JPEG is.
+    pub uri: String,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// blake3 hash of the JPEG, hex.
+    pub blake3: String,
+    /// Tiles per row (frame `i` is in row `i / columns`, column `i % columns`).
+    pub columns: u32,
+    /// Rows of tiles.
+    pub rows: u32,
 }
 
 /// Which program made the record.
@@ -99,6 +128,9 @@ pub struct Derived {
     /// How the video was fetched.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fetch: Option<FetchRecord>,
+    /// The contact sheet; null with `--contact-sheet false`.
+    #[serde(default)]
+    pub contact_sheet: Option<ContactSheetRecord>,
 }
 
 /// How a video was fetched: from where, how many bytes, in how many attempts.

@@ -47,6 +47,11 @@ impl ItemKeys {
     pub fn thumbnail(&self) -> String {
         format!("{}/thumbnail.jpg", self.prefix)
     }
+
+    /// Key of the contact sheet: `<prefix>/contact_sheet.jpg`.
+    pub fn contact_sheet(&self) -> String {
+        format!("{}/contact_sheet.jpg", self.prefix)
+    }
 }
 
 /// One object being stored, in the background: its URI once stored.

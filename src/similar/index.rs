@@ -1,0 +1,138 @@
+/*!
+The multi-index that finds candidate pairs without comparing all pairs.
+
+Every hash is cut into [`CHUNKS`] chunks of 32 bits. For each chunk position, one sorted array
+of `(chunk value, video)` holds every frame; videos that meet in a run of equal values are a
+candidate pair. By pigeonhole, two hashes within `CHUNKS - 1` bits agree on at least one chunk.
+Work is a sort of all frames per chunk position, O(F log F) for F frames, plus the pairs inside
+runs, which stay few unless a value is common (those runs, past `max_bucket`, are skipped).
+*/
+
+use crate::pipeline::hash::Pdq;
+use rayon::prelude::*;
+
+/// Chunks per hash.
+pub const CHUNKS: usize = 8;
+
+/// Candidate pairs `(a, b)`, `a < b`, indices into `videos`, each once, sorted; and how many
+/// runs were skipped for being longer than `max_bucket`.
+pub fn candidate_pairs(videos: &[&[Pdq]], max_bucket: usize) -> (Vec<(usize, usize)>, usize) {
+    assert!(videos.len() < u32::MAX as usize, "too many videos");
+    let words: Vec<(u32, [u64; 4])> = videos
+        .iter()
+        .enumerate()
+        .flat_map(|(v, hashes)| hashes.iter().map(move |h| (v as u32, h.words())))
+        .collect();
+    let mut pairs: Vec<u64> = Vec::new();
+    let mut skipped = 0;
+    let mut keys: Vec<u64> = Vec::with_capacity(words.len());
+    for p in 0..CHUNKS {
+        keys.clear();
+        keys.extend(
+            words
+                .iter()
+                .map(|(v, w)| ((w[p / 2] >> (32 * (p % 2))) & 0xffff_ffff) << 32 | *v as u64),
+        );
+        keys.par_sort_unstable();
+        keys.dedup();
+        let mut start = 0;
+        while start < keys.len() {
+            let value = keys[start] >> 32;
+            let mut end = start + 1;
+            while end < keys.len() && keys[end] >> 32 == value {
+                end += 1;
+            }
+            if end - start > max_bucket {
+                skipped += 1;
+            } else {
+                for i in start..end {
+                    for j in i + 1..end {
+                        // videos in a run are distinct and ascending (after dedup)
+                        pairs.push((keys[i] & 0xffff_ffff) << 32 | (keys[j] & 0xffff_ffff));
+                    }
+                }
+            }
+            start = end;
+        }
+    }
+    pairs.par_sort_unstable();
+    pairs.dedup();
+    let pairs = pairs
+        .into_iter()
+        .map(|k| ((k >> 32) as usize, (k & 0xffff_ffff) as usize))
+        .collect();
+    (pairs, skipped)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Chunk `p` (0..8) of `hash`, as candidate_pairs cuts it.
+    fn chunk(hash: &Pdq, p: usize) -> u32 {
+        (hash.words()[p / 2] >> (32 * (p % 2))) as u32
+    }
+
+    fn random_hash(seed: &mut u64) -> Pdq {
+        let mut words = [0u16; 16];
+        for w in &mut words {
+            *seed ^= *seed << 13;
+            *seed ^= *seed >> 7;
+            *seed ^= *seed << 17;
+            *w = *seed as u16;
+        }
+        Pdq(words)
+    }
+
+    fn flip(hash: &Pdq, bits: &[usize]) -> Pdq {
+        let mut h = *hash;
+        for &b in bits {
+            h.0[b / 16] ^= 1 << (b % 16);
+        }
+        h
+    }
+
+    #[test]
+    fn chunks_cover_every_bit_once() {
+        let mut seed = 7;
+        let h = random_hash(&mut seed);
+        let mut bits = 0;
+        for p in 0..CHUNKS {
+            bits += chunk(&h, p).count_ones();
+        }
+        assert_eq!(bits, h.0.iter().map(|w| w.count_ones()).sum::<u32>());
+    }
+
+    #[test]
+    fn hashes_within_seven_bits_always_meet_and_strangers_do_not() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15;
+        let base: Vec<Pdq> = (0..50).map(|_| random_hash(&mut seed)).collect();
+        // one bit flipped in each chunk but one: still a shared chunk
+        let near: Vec<Pdq> = base
+            .iter()
+            .map(|h| flip(h, &[3, 40, 70, 100, 130, 170, 200]))
+            .collect();
+        let strangers: Vec<Pdq> = (0..50).map(|_| random_hash(&mut seed)).collect();
+        let lists: Vec<&[Pdq]> = vec![&base, &near, &strangers];
+        let (pairs, skipped) = candidate_pairs(&lists, 1000);
+        assert_eq!(pairs, vec![(0, 1)]);
+        assert_eq!(skipped, 0);
+        // a bit in every chunk: no shared chunk left
+        let far: Vec<Pdq> = base
+            .iter()
+            .map(|h| flip(h, &[3, 40, 70, 100, 130, 170, 200, 250]))
+            .collect();
+        let lists: Vec<&[Pdq]> = vec![&base, &far];
+        assert!(candidate_pairs(&lists, 1000).0.is_empty());
+    }
+
+    #[test]
+    fn common_values_are_skipped_past_the_bucket_limit() {
+        let same = [Pdq([0x1234; 16])];
+        let lists: Vec<&[Pdq]> = vec![&same, &same, &same];
+        assert_eq!(candidate_pairs(&lists, 3).0, vec![(0, 1), (0, 2), (1, 2)]);
+        let (pairs, skipped) = candidate_pairs(&lists, 2);
+        assert!(pairs.is_empty());
+        assert_eq!(skipped, CHUNKS);
+    }
+}

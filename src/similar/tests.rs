@@ -1,0 +1,171 @@
+use super::*;
+
+struct Rng(u64);
+
+impl Rng {
+    /// SplitMix64.
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn hash(&mut self) -> Pdq {
+        let mut words = [0u16; 16];
+        for w in &mut words {
+            *w = self.next() as u16;
+        }
+        Pdq(words)
+    }
+
+    /// `hash` with `n` random bits flipped.
+    fn nudge(&mut self, hash: &Pdq, n: usize) -> Pdq {
+        let mut h = *hash;
+        for _ in 0..n {
+            let b = (self.next() % 256) as usize;
+            h.0[b / 16] ^= 1 << (b % 16);
+        }
+        h
+    }
+}
+
+fn video(id: &str, hashes: Vec<Pdq>) -> VideoHashes {
+    VideoHashes {
+        content_id: id.into(),
+        frames: hashes.len(),
+        hashes,
+    }
+}
+
+#[test]
+fn shares_follow_the_reference_rule() {
+    let mut rng = Rng(42);
+    let a: Vec<Pdq> = (0..10).map(|_| rng.hash()).collect();
+    // b: a's first 8 frames re-encoded (5 bits off), and 2 of its own
+    let mut b: Vec<Pdq> = a[..8].iter().map(|h| rng.nudge(h, 5)).collect();
+    b.extend((0..2).map(|_| rng.hash()));
+    let s = shares(&a, &b, 31);
+    assert_eq!(
+        s,
+        Shares {
+            first: 80.0,
+            second: 80.0
+        }
+    );
+    let rule = MatchRule::default();
+    assert!(rule.query_matches(s));
+    // a trimmed copy: all of it is in the source, the source is 70% in it
+    let trimmed: Vec<Pdq> = a[3..].to_vec();
+    let s = shares(&trimmed, &a, 31);
+    assert_eq!(
+        s,
+        Shares {
+            first: 100.0,
+            second: 70.0
+        }
+    );
+    assert!(!rule.query_matches(s), "the source is not 80% in the trim");
+    assert!(rule.either_matches(s), "the trim is 100% in the source");
+    assert_eq!(shares(&[], &a, 31).first, 0.0);
+    // the distance is inclusive
+    let far = rng.nudge(&a[0], 0);
+    let mut exact31 = far;
+    for b in 0..31 {
+        exact31.0[b / 16] ^= 1 << (b % 16);
+    }
+    assert_eq!(shares(&[far], &[exact31], 31).first, 100.0);
+    assert_eq!(shares(&[far], &[exact31], 30).first, 0.0);
+}
+
+#[test]
+fn groups_hold_each_video_once_founded_by_the_best_connected() {
+    let mut rng = Rng(7);
+    let source: Vec<Pdq> = (0..20).map(|_| rng.hash()).collect();
+    let repost1: Vec<Pdq> = source.iter().map(|h| rng.nudge(h, 4)).collect();
+    let repost2: Vec<Pdq> = source[2..].iter().map(|h| rng.nudge(h, 6)).collect();
+    let other: Vec<Pdq> = (0..20).map(|_| rng.hash()).collect();
+    let other_copy: Vec<Pdq> = other.iter().map(|h| rng.nudge(h, 2)).collect();
+    let videos = vec![
+        video("r1", repost1),
+        video("lonely", (0..20).map(|_| rng.hash()).collect()),
+        video("src", source),
+        video("o", other),
+        video("r2", repost2),
+        video("o2", other_copy),
+        video("empty", vec![]),
+    ];
+    let (groups, stats) = group(&videos, &MatchRule::default());
+    assert_eq!(stats.videos, 6);
+    assert_eq!(groups.len(), 2);
+    let ids = |g: &Group| {
+        g.members
+            .iter()
+            .map(|m| m.content_id.clone())
+            .collect::<Vec<_>>()
+    };
+    // r1, src and r2 all match each other: r1 (first of the best connected) founds
+    assert_eq!(ids(&groups[0]), ["r1", "src", "r2"]);
+    assert_eq!(ids(&groups[1]), ["o", "o2"]);
+    assert_eq!(groups[0].members[2].matched_in_founder, 100.0);
+    assert_eq!(groups[0].members[2].founder_matched, 90.0);
+}
+
+#[test]
+fn against_reports_queries_matching_known_videos() {
+    let mut rng = Rng(99);
+    let known1: Vec<Pdq> = (0..10).map(|_| rng.hash()).collect();
+    let known2: Vec<Pdq> = (0..10).map(|_| rng.hash()).collect();
+    let mut upload: Vec<Pdq> = known2.iter().map(|h| rng.nudge(h, 3)).collect();
+    upload.extend((0..10).map(|_| rng.hash()));
+    let queries = vec![
+        video("new", (0..5).map(|_| rng.hash()).collect()),
+        video("up", upload),
+    ];
+    let known = vec![video("k1", known1), video("k2", known2)];
+    let (found, stats) = against(&queries, &known, &MatchRule::default());
+    assert_eq!(stats.matches, 1);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].0, 1);
+    assert_eq!(
+        found[0].1,
+        vec![KnownMatch {
+            content_id: "k2".into(),
+            query_match: 50.0,
+            known_match: 100.0
+        }]
+    );
+}
+
+#[test]
+#[ignore = "timing, run by hand: cargo test --release --lib similar_scaling -- --ignored --nocapture"]
+fn similar_scaling() {
+    let sizes: Vec<usize> = std::env::var("SIMILAR_SIZES")
+        .map(|v| v.split(',').map(|n| n.parse().unwrap()).collect())
+        .unwrap_or_else(|_| vec![10_000, 30_000, 100_000]);
+    for n in sizes {
+        let mut rng = Rng(n as u64);
+        let mut videos: Vec<VideoHashes> = (0..n)
+            .map(|i| video(&i.to_string(), (0..60).map(|_| rng.hash()).collect()))
+            .collect();
+        // every 100th video gets a repost: 10 frames dropped, 8 bits off (a re-encode)
+        for i in (0..n).step_by(100) {
+            let copy: Vec<Pdq> = videos[i].hashes[10..]
+                .iter()
+                .map(|h| rng.nudge(h, 8))
+                .collect();
+            videos.push(video(&format!("{i}-repost"), copy));
+        }
+        let started = std::time::Instant::now();
+        let (groups, stats) = group(&videos, &MatchRule::default());
+        eprintln!(
+            "{} videos x 60 frames: {:.2} s, {} candidate pairs, {} groups (planted {})",
+            videos.len(),
+            started.elapsed().as_secs_f64(),
+            stats.candidates,
+            groups.len(),
+            n / 100
+        );
+    }
+}
