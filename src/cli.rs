@@ -1,10 +1,14 @@
 //! Command-line arguments (clap derive): every flag of every command. Parsed once, then checked
 //! into a configuration by `config.rs`; nothing else reads them.
 
+use crate::pipeline::input::Shard;
+use crate::units;
+use clap::builder::RangedU64ValueParser;
 use clap::{Args, Parser, Subcommand};
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::time::Duration;
 
 /// The version line: reelframe's version and the FFmpeg it was built against.
 pub const VERSION: &str = concat!(
@@ -21,6 +25,97 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+
+    /// Colours and styles on stderr: `auto` uses them on a terminal unless NO_COLOR is set.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        value_name = "WHEN",
+        default_value = "auto"
+    )]
+    pub color: ColorChoice,
+}
+
+/// When to colour output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless NO_COLOR is set to a non-empty value.
+    Auto,
+    /// Always, even into a pipe or file.
+    Always,
+    /// Never.
+    Never,
+}
+
+impl ColorChoice {
+    /// Reads `--color` from raw arguments before clap parses them, so clap's own messages follow
+    /// it too; the last occurrence wins, anything unreadable is `auto` (clap reports it).
+    pub fn from_raw_args<I: IntoIterator<Item = std::ffi::OsString>>(args: I) -> ColorChoice {
+        let mut choice = ColorChoice::Auto;
+        let mut next_is_value = false;
+        for arg in args {
+            let arg = arg.to_string_lossy().into_owned();
+            let value = if next_is_value {
+                next_is_value = false;
+                Some(arg.as_str())
+            } else if arg == "--color" {
+                next_is_value = true;
+                None
+            } else {
+                arg.strip_prefix("--color=")
+            };
+            match value {
+                Some("always") => choice = ColorChoice::Always,
+                Some("never") => choice = ColorChoice::Never,
+                Some(_) => choice = ColorChoice::Auto,
+                None => {}
+            }
+        }
+        choice
+    }
+
+    /// Whether to colour a stream that is (or is not) a terminal, given NO_COLOR.
+    pub fn enabled(self, is_terminal: bool) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                is_terminal && !std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+            }
+        }
+    }
+}
+
+/// Shells `reelframe completions` writes scripts for.
+pub use clap_complete::Shell;
+
+/// A frame rate: `1`, `0.5`, `30000/1001` (checked, kept as typed).
+fn fps_rate(text: &str) -> Result<String, String> {
+    crate::pipeline::sample::SamplingMode::parse_fps(text)
+        .map(|_| text.trim().to_string())
+        .map_err(|e| e.to_string())
+}
+
+/// An `http://` or `https://` URL.
+fn http_url(text: &str) -> Result<String, String> {
+    if text.starts_with("https://") || text.starts_with("http://") {
+        Ok(text.to_string())
+    } else {
+        Err("expected an http:// or https:// URL".into())
+    }
+}
+
+/// A shard `INDEX/COUNT`.
+fn shard(text: &str) -> Result<Shard, String> {
+    Shard::parse(text).map_err(|e| e.to_string())
+}
+
+/// A `bench --mode` (checked, kept as typed).
+fn bench_mode(text: &str) -> Result<String, String> {
+    crate::bench::methods::Mode::parse(text)
+        .map(|_| text.to_string())
+        .map_err(|e| e.to_string())
 }
 
 /// The subcommands.
@@ -34,6 +129,15 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Measure extraction speed on a workload, optionally against the ffmpeg CLI baselines.
     Bench(Box<BenchArgs>),
+    /// Print a shell completion script, e.g. `reelframe completions bash >
+    /// ~/.local/share/bash-completion/completions/reelframe`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+    /// Print the man page (roff), e.g. `reelframe man | man -l -`.
+    Man,
 }
 
 /// Formats of the records.
@@ -59,26 +163,28 @@ pub enum InputFormat {
 /// Sampling flags, shared by `extract` and `inspect`.
 #[derive(Debug, Clone, Args)]
 pub struct SamplingArgs {
-    /// Frames per second to sample (`1`, `0.5`, `30000/1001`).
-    #[arg(long, value_name = "RATE", group = "mode")]
+    /// Frames per second to sample (`1`, `0.5`, `30000/1001`) [default: 1].
+    #[arg(long, value_name = "RATE", group = "mode", value_parser = fps_rate)]
     pub fps: Option<String>,
 
     /// Sample this many frames, spread uniformly over the capped duration.
-    #[arg(long, value_name = "N", group = "mode")]
+    #[arg(long, value_name = "N", group = "mode", value_parser = clap::value_parser!(u32).range(1..))]
     pub frames: Option<u32>,
 
     /// Sample every keyframe in the capped duration, decoding nothing else.
     #[arg(long, group = "mode")]
     pub keyframes: bool,
 
-    /// Sample only the first SECONDS of each video (0 = no cap).
-    #[arg(long, value_name = "SECONDS", default_value = "60")]
-    pub max_seconds: String,
+    /// Sample only the first DURATION of each video: seconds (`60`, `2.5`) or `90s`, `1m`,
+    /// `500ms` (0 = no cap).
+    #[arg(long, value_name = "DURATION", default_value = "60", value_parser = units::duration_secs)]
+    pub max_seconds: Duration,
 
-    /// Let a target take the nearest keyframe within ±MS of its time instead of the exact frame
-    /// (much less decoding; records give the frame's actual pts). 0 = exact frames.
-    #[arg(long, value_name = "MS", default_value_t = 0)]
-    pub tolerance: u64,
+    /// Let a target take the nearest keyframe within ± this much of its time instead of the
+    /// exact frame (much less decoding; records give the frame's actual pts): milliseconds
+    /// (`500`) or `500ms`, `1s`. 0 = exact frames.
+    #[arg(long, value_name = "MS", default_value = "0", value_parser = units::duration_ms)]
+    pub tolerance: Duration,
 }
 
 /// Arguments of `reelframe extract`.
@@ -92,161 +198,191 @@ pub struct ExtractArgs {
     /// An input list (`-` reads stdin; also `http(s)://…` or `s3://bucket/key`): JSONL records
     /// with `content_id` and `video_url`, or a CSV with a `content_id` column. Other fields are
     /// copied to the output records unchanged.
-    #[arg(short, long, value_name = "FILE|URL")]
+    #[arg(short, long, value_name = "FILE|URL", help_heading = "Input")]
     pub input: Option<PathBuf>,
 
     /// Format of --input: `auto` takes `.csv` files as CSV and everything else as JSONL.
-    #[arg(long, value_enum, default_value = "auto")]
+    #[arg(long, value_enum, default_value = "auto", help_heading = "Input")]
     pub input_format: InputFormat,
 
     /// Builds `video_url` for records that carry only an ID, e.g.
     /// `s3://bucket/videos/{content_id}.mp4`; placeholders `{content_id}` and `{platform}`
     /// (percent-encoded in URLs).
-    #[arg(long, value_name = "TEMPLATE")]
+    #[arg(long, value_name = "TEMPLATE", help_heading = "Input")]
     pub video_url_template: Option<String>,
 
-    /// Where frames and thumbnails go: a directory, or `s3://bucket/prefix`.
-    #[arg(short, long, value_name = "DIR|S3_URI", default_value = "out")]
+    /// Platform used in the key layout when a record has no `platform` field.
+    #[arg(long, default_value = "tiktok", help_heading = "Input")]
+    pub platform: String,
+
+    /// Process only shard INDEX of COUNT of the input (by a hash of content_id), for array jobs:
+    /// e.g. `--shard $JOB_COMPLETION_INDEX/16` on a Kubernetes Indexed Job.
+    #[arg(long, value_name = "INDEX/COUNT", value_parser = shard, help_heading = "Input")]
+    pub shard: Option<Shard>,
+
+    /// Which frames to take.
+    #[command(flatten, next_help_heading = "Sampling")]
+    pub sampling: SamplingArgs,
+
+    /// Where frames and thumbnails go: a directory (created if missing), or
+    /// `s3://bucket/prefix`.
+    #[arg(
+        short,
+        long,
+        value_name = "DIR|S3_URI",
+        default_value = "out",
+        help_heading = "Output"
+    )]
     pub out: PathBuf,
 
     /// Where records go: a file, `-` for stdout, or `s3://bucket/key` (journaled locally, see
     /// --journal, and uploaded every minute and at the end) [default: OUT/records.jsonl].
-    #[arg(long, value_name = "PATH|S3_URI")]
+    #[arg(long, value_name = "PATH|S3_URI", help_heading = "Output")]
     pub records: Option<PathBuf>,
 
     /// The local journal of records going to S3, which makes a killed run resumable
     /// [default: .reelframe/<bucket>/<key> in the current directory].
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", help_heading = "Output")]
     pub journal: Option<PathBuf>,
 
     /// Record format: `jsonl`, or `avro` to also write an Avro container file (RECORDS with an
     /// `.avro` extension; schema in schema/record.avsc) from the JSONL records at the end.
-    #[arg(long, value_enum, default_value = "jsonl")]
+    #[arg(long, value_enum, default_value = "jsonl", help_heading = "Output")]
     pub records_format: RecordsFormat,
 
-    /// Platform used in the key layout when a record has no `platform` field.
-    #[arg(long, default_value = "tiktok")]
-    pub platform: String,
-
-    /// Which frames to take.
-    #[command(flatten)]
-    pub sampling: SamplingArgs,
-
-    /// Scale frames so the longest side is at most PX (never upscales).
-    #[arg(long, value_name = "PX")]
+    /// Scale frames so the longest side is at most PX (never upscales) [default: no scaling].
+    #[arg(long, value_name = "PX", value_parser = clap::value_parser!(u32).range(1..=16384), help_heading = "Output")]
     pub max_side: Option<u32>,
 
-    /// Scale frames to this width (aspect ratio kept).
-    #[arg(long, value_name = "PX")]
+    /// Scale frames to this width (aspect ratio kept) [default: no scaling].
+    #[arg(long, value_name = "PX", value_parser = clap::value_parser!(u32).range(1..=16384), help_heading = "Output")]
     pub width: Option<u32>,
 
-    /// Scale frames to this height (aspect ratio kept; with --width, fit inside both).
-    #[arg(long, value_name = "PX")]
+    /// Scale frames to this height (aspect ratio kept; with --width, fit inside both)
+    /// [default: no scaling].
+    #[arg(long, value_name = "PX", value_parser = clap::value_parser!(u32).range(1..=16384), help_heading = "Output")]
     pub height: Option<u32>,
 
     /// JPEG quality, 1–100.
-    #[arg(long, default_value_t = crate::pipeline::encode::DEFAULT_QUALITY)]
+    #[arg(long, default_value_t = crate::pipeline::encode::DEFAULT_QUALITY, value_parser = clap::value_parser!(u8).range(1..=100), help_heading = "Output")]
     pub quality: u8,
 
     /// Longest side of the thumbnail in pixels (0 = the frame's size).
-    #[arg(long, value_name = "PX", default_value_t = 320)]
+    #[arg(
+        long,
+        value_name = "PX",
+        default_value_t = 320,
+        help_heading = "Output"
+    )]
     pub thumbnail_max_side: u32,
 
-    /// Videos processed at once [default: number of cores].
-    #[arg(short, long)]
-    pub jobs: Option<usize>,
-
-    /// Process only shard INDEX of COUNT of the input (by a hash of content_id), for array jobs:
-    /// e.g. `--shard $JOB_COMPLETION_INDEX/16` on a Kubernetes Indexed Job.
-    #[arg(long, value_name = "INDEX/COUNT")]
-    pub shard: Option<String>,
-
-    /// Videos fetched ahead of the decoders (at most JOBS + N videos in memory at once)
-    /// [default: 2 × jobs].
-    #[arg(long, value_name = "N")]
-    pub prefetch: Option<usize>,
-
-    /// Frames and thumbnails being written to the store at once.
-    #[arg(long, value_name = "N", default_value_t = 16)]
-    pub upload_concurrency: usize,
-
-    /// Threads inside each decoder (1 = parallel across videos only).
-    #[arg(long, default_value_t = 1)]
-    pub decode_threads: usize,
-
-    /// Deadline for one item from open to its last frame (`300`, `90s`, `5m`).
-    #[arg(long, value_name = "DURATION", default_value = "5m")]
-    pub item_timeout: String,
-
-    /// Largest video accepted (`2G`, `500M`, bytes).
-    #[arg(long, value_name = "SIZE", default_value = "2G")]
-    pub max_bytes: String,
-
-    /// Remote fetches and uploads.
-    #[command(flatten)]
-    pub network: NetworkArgs,
-
     /// Write the run's counts and per-stage times as JSON to FILE at the end (what `reelframe
-    /// bench` reads).
-    #[arg(long, value_name = "FILE")]
+    /// bench` reads). Its folder must exist.
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
     pub stats_json: Option<PathBuf>,
 
     /// Redo every item, even those an earlier run completed.
-    #[arg(long)]
+    #[arg(long, help_heading = "Output")]
     pub force: bool,
 
-    /// No progress bar and no summary line.
-    #[arg(short, long)]
+    /// No progress bar, no progress lines and no summary line.
+    #[arg(short, long, help_heading = "Output")]
     pub quiet: bool,
 
     /// More logging (-v info, -vv debug with FFmpeg's own warnings).
-    #[arg(short, long, action = clap::ArgAction::Count)]
+    #[arg(short, long, action = clap::ArgAction::Count, help_heading = "Output")]
     pub verbose: u8,
+
+    /// When stderr is not a terminal, print a progress line (done, failed, rate, ETA) this often.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = units::positive_duration_secs, help_heading = "Output")]
+    pub progress_interval: Duration,
+
+    /// Remote fetches and uploads.
+    #[command(flatten, next_help_heading = "Network")]
+    pub network: NetworkArgs,
+
+    /// Videos processed at once [default: number of cores].
+    #[arg(short, long, value_parser = RangedU64ValueParser::<usize>::new().range(1..=1024), help_heading = "Performance")]
+    pub jobs: Option<usize>,
+
+    /// Videos fetched ahead of the decoders (at most JOBS + N videos in memory at once)
+    /// [default: 2 × jobs].
+    #[arg(long, value_name = "N", value_parser = RangedU64ValueParser::<usize>::new().range(0..=4096), help_heading = "Performance")]
+    pub prefetch: Option<usize>,
+
+    /// Frames and thumbnails being written to the store at once.
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = RangedU64ValueParser::<usize>::new().range(1..=1024), help_heading = "Performance")]
+    pub upload_concurrency: usize,
+
+    /// Threads inside each decoder (1 = parallel across videos only).
+    #[arg(long, default_value_t = 1, value_parser = RangedU64ValueParser::<usize>::new().range(1..=64), help_heading = "Performance")]
+    pub decode_threads: usize,
+
+    /// Deadline for one item from open to its last frame: seconds (`300`) or `90s`, `5m`.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = units::positive_duration_secs, help_heading = "Performance")]
+    pub item_timeout: Duration,
+
+    /// Largest video accepted: bytes, or `500MB`, `2GB` (powers of 1000), `512MiB`, `2GiB`
+    /// (powers of 1024); a lone letter is binary (`2G` = `2GiB`).
+    #[arg(long, value_name = "SIZE", default_value = "2GiB", value_parser = units::size, help_heading = "Performance")]
+    pub max_bytes: u64,
 }
 
 /// Flags for fetching over HTTP(S) and S3 and writing to S3.
 #[derive(Debug, Clone, Args)]
 pub struct NetworkArgs {
-    /// Longest wait for a connection (`10`, `500ms`, `2m`).
-    #[arg(long, value_name = "DURATION", default_value = "10s")]
-    pub connect_timeout: String,
+    /// Longest wait for a connection: seconds (`10`) or `500ms`, `2m`.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = units::positive_duration_secs)]
+    pub connect_timeout: Duration,
 
     /// Longest wait for the next byte of a response, headers included.
-    #[arg(long, value_name = "DURATION", default_value = "30s")]
-    pub read_timeout: String,
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = units::positive_duration_secs)]
+    pub read_timeout: Duration,
 
     /// Longest time for one whole download or upload, retries included.
-    #[arg(long, value_name = "DURATION", default_value = "5m")]
-    pub fetch_deadline: String,
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = units::positive_duration_secs)]
+    pub fetch_deadline: Duration,
 
     /// Retries of a transient failure (connection error, timeout, 408/429/5xx), with exponential
     /// backoff and full jitter; at most N+1 attempts.
-    #[arg(long, value_name = "N", default_value_t = 3)]
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=20))]
     pub retries: u32,
 
     /// Most HTTP redirects followed.
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub max_redirects: usize,
 
-    /// Downloads up to SIZE stay in memory; larger ones spill to a temporary file.
-    #[arg(long, value_name = "SIZE", default_value = "64M")]
-    pub spill_above: String,
+    /// Downloads up to SIZE stay in memory; larger ones spill to a temporary file (sizes as in
+    /// --max-bytes).
+    #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = units::size)]
+    pub spill_above: u64,
 
-    /// An S3-compatible endpoint (`http://127.0.0.1:9000`); also read from AWS_ENDPOINT_URL.
-    #[arg(long, value_name = "URL")]
+    /// An S3-compatible endpoint (`http://127.0.0.1:9000`) [default: AWS_ENDPOINT_URL, else
+    /// AWS itself].
+    #[arg(long, value_name = "URL", value_parser = http_url, help_heading = "S3")]
     pub s3_endpoint: Option<String>,
 
     /// Path-style S3 addressing (`endpoint/bucket/key`), which most S3-compatible servers need.
-    #[arg(long)]
+    #[arg(long, help_heading = "S3")]
     pub s3_path_style: bool,
 
-    /// The S3 region when the environment names none [default: us-east-1].
-    #[arg(long, value_name = "REGION")]
+    /// The S3 region; the flag wins over AWS_REGION, AWS_DEFAULT_REGION and the profile
+    /// [default: from those, else us-east-1].
+    #[arg(long, value_name = "REGION", help_heading = "S3")]
     pub s3_region: Option<String>,
+
+    /// The AWS profile (from ~/.aws/config and ~/.aws/credentials) to take credentials and
+    /// region from [default: AWS_PROFILE, else `default`].
+    #[arg(long, value_name = "NAME", help_heading = "S3")]
+    pub profile: Option<String>,
+
+    /// Send S3 requests unsigned, without looking for credentials (public buckets).
+    #[arg(long, conflicts_with = "profile", help_heading = "S3")]
+    pub no_sign_request: bool,
 
     /// Write record URIs as BASE/<key> instead of s3://bucket/<key>, for a bucket served over
     /// HTTPS (e.g. `https://cdn.example.com/frames`).
-    #[arg(long, value_name = "BASE")]
+    #[arg(long, value_name = "BASE", value_parser = http_url, help_heading = "S3")]
     pub public_url_base: Option<String>,
 }
 
@@ -319,8 +455,7 @@ impl fmt::Display for Requirement {
 /// Arguments of `reelframe inspect`.
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// The video: a local path or a file:// URL (remote URLs are refused as `extract` refuses
-    /// them).
+    /// The video: a local path or a file:// URL (download a remote video first).
     #[arg(value_name = "FILE_OR_URL")]
     pub video: String,
 
@@ -355,34 +490,48 @@ pub struct BenchArgs {
 
     /// Videos processed at once: reelframe's workers and parallel ffmpeg processes alike
     /// [default: number of cores].
-    #[arg(short, long)]
+    #[arg(short, long, value_parser = RangedU64ValueParser::<usize>::new().range(1..=1024))]
     pub jobs: Option<usize>,
 
     /// A reelframe mode to measure (repeatable): `fps1`, `fps:RATE`, `keyframes`, `frames:N`
     /// (`frames10`), `tolerance:MS` (1 fps with `extract --tolerance MS`), or `fps:RATE+tolerance:MS`
     /// [default: fps1].
-    #[arg(long = "mode", value_name = "MODE")]
+    #[arg(long = "mode", value_name = "MODE", value_parser = bench_mode)]
     pub modes: Vec<String>,
 
     /// Also measure sampling at this rate (as `extract --fps`).
-    #[arg(long, value_name = "RATE", group = "bench_sampling")]
+    #[arg(long, value_name = "RATE", group = "bench_sampling", value_parser = fps_rate)]
     pub fps: Option<String>,
 
     /// Also measure N uniformly spread frames (as `extract --frames`).
-    #[arg(long, value_name = "N", group = "bench_sampling")]
+    #[arg(long, value_name = "N", group = "bench_sampling", value_parser = clap::value_parser!(u32).range(1..))]
     pub frames: Option<u32>,
 
     /// Also measure keyframes only (as `extract --keyframes`).
     #[arg(long, group = "bench_sampling")]
     pub keyframes: bool,
 
-    /// Pass `--tolerance MS` to `extract` for the fps modes that do not set their own.
-    #[arg(long, value_name = "MS")]
-    pub tolerance: Option<u32>,
+    /// Pass `--tolerance MS` to `extract` for the fps modes that do not set their own:
+    /// milliseconds (`500`) or `500ms`, `1s`.
+    #[arg(long, value_name = "MS", value_parser = units::duration_ms)]
+    pub tolerance: Option<Duration>,
 
     /// Run every method K times and report min/median/max.
     #[arg(long, value_name = "K", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     pub repeat: u32,
+
+    /// Run every method N times first, unmeasured (warms caches and the CPU's clocks), as
+    /// hyperfine's --warmup.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub warmup: u32,
+
+    /// Also write the results as a Markdown table to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub export_markdown: Option<PathBuf>,
+
+    /// Also write the results as CSV (one row per method) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub export_csv: Option<PathBuf>,
 
     /// Also run these baselines on the same inputs with the same job count.
     #[arg(long, value_enum, value_name = "TOOL")]
@@ -405,9 +554,10 @@ pub struct BenchArgs {
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
 
-    /// Sample only the first SECONDS of each video (0 = no cap); ffmpeg gets it as `-t`.
-    #[arg(long, value_name = "SECONDS", default_value = "60")]
-    pub max_seconds: String,
+    /// Sample only the first DURATION of each video: seconds (`60`) or `90s`, `1m` (0 = no cap);
+    /// ffmpeg gets it as `-t`.
+    #[arg(long, value_name = "DURATION", default_value = "60", value_parser = units::duration_secs)]
+    pub max_seconds: Duration,
 
     /// Where the scratch directory is made [default: the system's temporary directory].
     #[arg(long, value_name = "DIR")]

@@ -63,5 +63,6 @@ pub mod error;
 pub mod files;
 pub mod logging;
 pub mod pipeline;
+pub mod units;
 
 pub use error::{ErrorKind, ItemError};

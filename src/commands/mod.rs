@@ -3,4 +3,7 @@
 pub mod bench;
 pub mod extract;
 pub mod inspect;
+mod interrupt;
 pub mod merge;
+mod outputs;
+mod progress;
