@@ -504,3 +504,68 @@ fn s3_without_credentials_is_one_line_and_profiles_and_unsigned_requests_work() 
         "ok"
     );
 }
+
+#[test]
+fn a_rerun_with_other_sampling_leaves_exactly_the_records_frames_and_uris_are_absolute() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inputs = tmp.path().join("in");
+    std::fs::create_dir(&inputs).unwrap();
+    std::fs::copy(sample("fire2.mp4"), inputs.join("a.mp4")).unwrap();
+    std::fs::copy(sample("chaplin.mp4"), inputs.join("b.mp4")).unwrap();
+    // run from tmp with a relative --out, as a user in that folder would
+    let run = |args: &[&str]| {
+        let o = reelframe_command()
+            .current_dir(tmp.path())
+            .args(["extract", "-q", "-o", "out"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+    };
+    run(&["--fps", "1", "--max-seconds", "4", "in"]);
+    let jpegs = |id: &str| count_files_with_ext(&tmp.path().join("out/tiktok").join(id), "jpg");
+    let b_before = jpegs("b");
+    assert_eq!(
+        jpegs("a"),
+        3 + 1,
+        "fire2 is 2.1 s long: frames at 0, 1 and 2 s"
+    );
+    run(&["--fps", "2", "--max-seconds", "1", "in/a.mp4"]);
+    let records = read_jsonl(&tmp.path().join("out/records.jsonl"));
+    let a = records.iter().find(|r| r["content_id"] == "a").unwrap();
+    let frames = a["derived"]["frames"].as_array().unwrap();
+    assert_eq!(frames.len(), 2);
+    let mut listed: Vec<String> = std::fs::read_dir(tmp.path().join("out/tiktok/a"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    listed.sort();
+    let mut expected: Vec<String> = frames
+        .iter()
+        .map(|f| {
+            f["key"]
+                .as_str()
+                .unwrap()
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .to_string()
+        })
+        .chain(["thumbnail.jpg".to_string()])
+        .collect();
+    expected.sort();
+    assert_eq!(
+        listed, expected,
+        "the folder holds exactly the record's frames"
+    );
+    assert_eq!(jpegs("b"), b_before, "another item's folder is untouched");
+    // this test's working directory is not tmp: the URIs resolve anyway
+    for uri in frames
+        .iter()
+        .map(|f| &f["uri"])
+        .chain([&a["thumbnail"]["uri"]])
+    {
+        let path = Path::new(uri.as_str().unwrap());
+        assert!(path.is_absolute() && path.is_file(), "{uri}");
+    }
+}

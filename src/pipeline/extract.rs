@@ -349,6 +349,19 @@ impl Extractor {
         if let Some(err) = first_error {
             return Err(err);
         }
+        // the folder now holds exactly the record's files: drop those of earlier samplings
+        let keep: Vec<String> = derived
+            .frames
+            .iter()
+            .map(|f| f.key.clone())
+            .chain([thumbnail.key.clone()])
+            .collect();
+        if let Some((prefix, _)) = thumbnail.key.rsplit_once('/') {
+            self.store
+                .remove_stale(prefix.to_string(), keep)
+                .await
+                .map_err(ItemError::from)?;
+        }
         let thumb_uri = uris.pop().expect("the thumbnail upload is last");
         thumbnail.uri = thumb_uri;
         for (frame, uri) in derived.frames.iter_mut().zip(uris) {
