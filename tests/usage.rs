@@ -569,3 +569,36 @@ fn a_rerun_with_other_sampling_leaves_exactly_the_records_frames_and_uris_are_ab
         assert!(path.is_absolute() && path.is_file(), "{uri}");
     }
 }
+
+#[test]
+fn an_unreachable_s3_endpoint_is_one_line_without_the_sdk_dump() {
+    let o = reelframe_command()
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .args([
+            "extract",
+            "-o",
+            "s3://frames/run",
+            "--s3-endpoint",
+            "http://127.0.0.1:1",
+            "--s3-path-style",
+            "--retries",
+            "0",
+            &s(&sample("fire2.mp4")),
+        ])
+        .output()
+        .unwrap();
+    let err = assert_usage_error(
+        &o,
+        &[
+            "checking --out s3://frames/run: cannot reach the S3 store",
+            "Connection refused",
+            "--s3-endpoint",
+        ],
+    );
+    assert!(
+        !err.contains("DispatchFailure") && !err.contains("ConnectorError"),
+        "{err}"
+    );
+}

@@ -77,7 +77,7 @@ pub fn run(config: &ExtractConfig, styled: bool) -> Result<i32> {
             );
             runtime
                 .block_on(store.check())
-                .with_context(|| format!("checking --out {location}"))?;
+                .map_err(|err| anyhow::anyhow!("checking --out {location}: {}", err.message))?;
             Arc::new(store)
         }
     };
@@ -182,7 +182,12 @@ pub fn run(config: &ExtractConfig, styled: bool) -> Result<i32> {
         RecordsTarget::Stdout => "interrupted; records went to stdout, so a rerun starts over \
                                   (use --records FILE to make runs resumable)"
             .to_string(),
-        _ => format!(
+        RecordsTarget::S3 { journal, .. } => format!(
+            "interrupted; records so far are journaled in {} (for {records_name}): run the same \
+             command again to resume (completed items are skipped)",
+            journal.display()
+        ),
+        RecordsTarget::File(_) => format!(
             "interrupted; records so far are in {records_name}: run the same command again to \
              resume (completed items are skipped)"
         ),

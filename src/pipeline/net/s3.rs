@@ -9,7 +9,7 @@ use crate::error::{ErrorKind, ItemError};
 use crate::pipeline::net::retry::Failure;
 use crate::pipeline::net::FetchLimits;
 use aws_sdk_s3::config::http::HttpResponse;
-use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 
 /// How to reach S3.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -117,10 +117,10 @@ fn credentials_error(
     ItemError::new(ErrorKind::AccessDenied, message)
 }
 
-/// The first line of `text`, at most 200 characters.
+/// The first line of `text`, at most 300 characters.
 fn one_line(text: &str) -> String {
     let line = text.lines().next().unwrap_or_default();
-    match line.char_indices().nth(200) {
+    match line.char_indices().nth(300) {
         Some((i, _)) => format!("{}…", &line[..i]),
         None => line.to_string(),
     }
@@ -196,12 +196,27 @@ impl std::fmt::Display for S3Location {
     }
 }
 
+/// The messages of `err` and its sources, joined by `: ` (repeats left out), on one line: what
+/// people need, without the SDK's debug dump of the error structure.
+pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(err);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    one_line(&parts.join(": "))
+}
+
 /// Classifies a failed S3 call: what kind of error, and whether retrying can help.
 pub fn classify<E>(what: &str, err: &SdkError<E, HttpResponse>) -> Failure
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
-    let detail = DisplayErrorContext(err).to_string();
+    let detail = error_chain(err);
     match err {
         SdkError::TimeoutError(_) => Failure::transient(ItemError::new(
             ErrorKind::ReadTimeout,
