@@ -17,6 +17,7 @@ use crate::pipeline::net::FetchLimits;
 use crate::pipeline::sample::{Sampling, SamplingMode};
 use crate::pipeline::tonemap::HdrMode;
 use crate::serve::ServeSettings;
+use crate::units;
 use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -81,27 +82,14 @@ fn s3_argument(name: &str, value: &std::path::Path) -> Result<Option<S3Location>
 
 /// Checks the network flags.
 pub fn network_from_args(args: &NetworkArgs, max_bytes: u64) -> Result<NetworkConfig> {
-    if args.retries > 20 {
-        bail!("--retries must be at most 20");
-    }
-    if let Some(base) = &args.public_url_base {
-        if !(base.starts_with("https://") || base.starts_with("http://")) {
-            bail!("--public-url-base must be an http(s):// URL: {base:?}");
-        }
-    }
-    if let Some(endpoint) = &args.s3_endpoint {
-        if !(endpoint.starts_with("https://") || endpoint.starts_with("http://")) {
-            bail!("--s3-endpoint must be an http(s):// URL: {endpoint:?}");
-        }
-    }
     Ok(NetworkConfig {
         limits: FetchLimits {
-            connect_timeout: parse_duration(&args.connect_timeout).context("--connect-timeout")?,
-            read_timeout: parse_duration(&args.read_timeout).context("--read-timeout")?,
-            fetch_deadline: parse_duration(&args.fetch_deadline).context("--fetch-deadline")?,
+            connect_timeout: args.connect_timeout,
+            read_timeout: args.read_timeout,
+            fetch_deadline: args.fetch_deadline,
             max_bytes,
             max_redirects: args.max_redirects,
-            memory_limit: parse_size(&args.spill_above).context("--spill-above")?,
+            memory_limit: args.spill_above,
             spill_dir: None,
             retry: RetryPolicy {
                 retries: args.retries,
@@ -112,6 +100,8 @@ pub fn network_from_args(args: &NetworkArgs, max_bytes: u64) -> Result<NetworkCo
             endpoint: args.s3_endpoint.clone(),
             path_style: args.s3_path_style,
             region: args.s3_region.clone(),
+            profile: args.profile.clone(),
+            unsigned: args.no_sign_request,
         },
         public_url_base: args.public_url_base.clone(),
     })
@@ -150,62 +140,8 @@ pub struct ExtractConfig {
     pub force: bool,
     /// No progress, no summary.
     pub quiet: bool,
-}
-
-/// Parses `300`, `1.5`, `500ms`, `90s`, `5m`, `1h` as a duration.
-pub fn parse_duration(text: &str) -> Result<Duration> {
-    let t = text.trim();
-    let (number, unit) = match t.find(|c: char| c.is_ascii_alphabetic()) {
-        Some(i) => (&t[..i], &t[i..]),
-        None => (t, "s"),
-    };
-    let value: f64 = number
-        .trim()
-        .parse()
-        .with_context(|| format!("bad duration {text:?}"))?;
-    let seconds = match unit {
-        "ms" => value / 1000.0,
-        "s" => value,
-        "m" => value * 60.0,
-        "h" => value * 3600.0,
-        _ => bail!("bad duration unit in {text:?} (use ms, s, m or h)"),
-    };
-    if !(seconds.is_finite() && seconds > 0.0) {
-        bail!("duration must be positive: {text:?}");
-    }
-    Ok(Duration::from_secs_f64(seconds))
-}
-
-/// Parses `1234`, `500K`, `200M`, `2G` (powers of 1024) as a byte count.
-pub fn parse_size(text: &str) -> Result<u64> {
-    let t = text.trim().trim_end_matches(['B', 'b']);
-    let (number, mult) = match t.chars().last() {
-        Some('K' | 'k') => (&t[..t.len() - 1], 1u64 << 10),
-        Some('M' | 'm') => (&t[..t.len() - 1], 1 << 20),
-        Some('G' | 'g') => (&t[..t.len() - 1], 1 << 30),
-        Some('T' | 't') => (&t[..t.len() - 1], 1 << 40),
-        _ => (t, 1),
-    };
-    let value: f64 = number
-        .trim()
-        .parse()
-        .with_context(|| format!("bad size {text:?}"))?;
-    if !(value.is_finite() && value > 0.0) {
-        bail!("size must be positive: {text:?}");
-    }
-    Ok((value * mult as f64) as u64)
-}
-
-/// Parses `--max-seconds` (`60`, `2.5`, `0` = no cap) into milliseconds.
-pub fn parse_max_seconds(text: &str) -> Result<u64> {
-    let value: f64 = text
-        .trim()
-        .parse()
-        .with_context(|| format!("bad --max-seconds {text:?}"))?;
-    if !(value.is_finite() && value >= 0.0) {
-        bail!("--max-seconds must be 0 or positive: {text:?}");
-    }
-    Ok((value * 1000.0).round() as u64)
+    /// When stderr is not a terminal, a progress line this often.
+    pub progress_interval: Duration,
 }
 
 /// Checks the sampling flags into a [`Sampling`].
@@ -213,17 +149,14 @@ pub fn sampling_from_args(args: &SamplingArgs) -> Result<Sampling> {
     let mode = if args.keyframes {
         SamplingMode::Keyframes
     } else if let Some(n) = args.frames {
-        if n == 0 {
-            bail!("--frames must be at least 1");
-        }
         SamplingMode::Frames(n)
     } else {
         SamplingMode::parse_fps(args.fps.as_deref().unwrap_or("1"))?
     };
     Ok(Sampling {
         mode,
-        max_ms: parse_max_seconds(&args.max_seconds)?,
-        tolerance_ms: args.tolerance,
+        max_ms: units::as_ms(args.max_seconds),
+        tolerance_ms: units::as_ms(args.tolerance),
     })
 }
 
@@ -271,29 +204,11 @@ impl ExtractConfig {
             bail!("nothing to do: give video paths or --input FILE (see --help)");
         }
         let sampling = sampling_from_args(&args.sampling)?;
-        if !(1..=100).contains(&args.quality) {
-            bail!("--quality must be between 1 and 100");
-        }
-        for (name, v) in [
-            ("--max-side", args.max_side),
-            ("--width", args.width),
-            ("--height", args.height),
-        ] {
-            if v == Some(0) || v.is_some_and(|v| v > 16384) {
-                bail!("{name} must be between 1 and 16384");
-            }
-        }
         let jobs = args.jobs.unwrap_or_else(|| {
             std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(1)
         });
-        if jobs == 0 || jobs > 1024 {
-            bail!("--jobs must be between 1 and 1024");
-        }
-        if args.decode_threads == 0 || args.decode_threads > 64 {
-            bail!("--decode-threads must be between 1 and 64");
-        }
         let platform = args.platform.trim().to_string();
         if platform.is_empty() {
             bail!("--platform must not be empty");
@@ -350,7 +265,7 @@ impl ExtractConfig {
             .as_deref()
             .map(UrlTemplate::parse)
             .transpose()?;
-        let max_row_bytes = parse_size(&args.max_row_bytes).context("--max-row-bytes")?;
+        let max_row_bytes = args.max_row_bytes;
         if !(1024..=1 << 30).contains(&max_row_bytes) {
             bail!("--max-row-bytes must be between 1K and 1G");
         }
@@ -372,14 +287,8 @@ impl ExtractConfig {
                 bail!("--records-format avro needs a records file, not stdout")
             }
         };
-        let max_bytes = parse_size(&args.max_bytes)?;
-        let prefetch = args.prefetch.unwrap_or(2 * jobs);
-        if prefetch > 4096 {
-            bail!("--prefetch must be at most 4096");
-        }
-        if args.upload_concurrency == 0 || args.upload_concurrency > 1024 {
-            bail!("--upload-concurrency must be between 1 and 1024");
-        }
+        let max_bytes = args.max_bytes;
+        let prefetch = args.prefetch.unwrap_or(2 * jobs).min(4096);
         Ok(ExtractConfig {
             avro,
             stats_json: args.stats_json.clone(),
@@ -401,7 +310,7 @@ impl ExtractConfig {
                 thumbnail_max_side: args.thumbnail_max_side,
                 decode_threads: args.decode_threads,
                 max_pixels: args.max_pixels,
-                item_timeout: parse_duration(&args.item_timeout)?,
+                item_timeout: args.item_timeout,
                 platform,
                 upload_concurrency: args.upload_concurrency,
                 hdr: match args.hdr {
@@ -419,6 +328,7 @@ impl ExtractConfig {
             isolate: args.isolate == crate::cli::Isolate::Process,
             force: args.force,
             quiet: args.quiet,
+            progress_interval: args.progress_interval,
         })
     }
 }
@@ -437,6 +347,16 @@ pub struct InspectConfig {
 impl InspectConfig {
     /// Checks `args` into a configuration.
     pub fn from_args(args: &InspectArgs) -> Result<InspectConfig> {
+        let video = args.video.trim();
+        if ["http://", "https://", "s3://"]
+            .iter()
+            .any(|scheme| video.to_ascii_lowercase().starts_with(scheme))
+        {
+            bail!(
+                "inspect reads local files only: download {video} first (e.g. `curl -LO URL` or \
+                 `aws s3 cp URL .`) and inspect the file; `extract` fetches remote videos itself"
+            );
+        }
         Ok(InspectConfig {
             video: args.video.clone(),
             sampling: sampling_from_args(&args.sampling)?,
@@ -486,6 +406,12 @@ pub struct BenchConfig {
     pub modes: Vec<Mode>,
     /// Runs per method.
     pub repeat: u32,
+    /// Unmeasured runs per method first.
+    pub warmup: u32,
+    /// A Markdown table to write.
+    pub export_markdown: Option<PathBuf>,
+    /// A CSV file to write.
+    pub export_csv: Option<PathBuf>,
     /// Also run the ffmpeg CLI baselines.
     pub compare_ffmpeg: bool,
     /// Also run ffmpeg with default threading, one video at a time.
@@ -513,7 +439,6 @@ impl BenchConfig {
             bail!("no inputs: give video files or directories, or --input LIST");
         }
         let jobs = match args.jobs {
-            Some(0) => bail!("--jobs must be at least 1"),
             Some(n) => n,
             None => std::thread::available_parallelism().map_or(1, |n| n.get()),
         };
@@ -523,17 +448,30 @@ impl BenchConfig {
             jobs,
             modes: modes_of(args)?,
             repeat: args.repeat,
+            warmup: args.warmup,
+            export_markdown: args.export_markdown.clone(),
+            export_csv: args.export_csv.clone(),
             compare_ffmpeg: args.compare.contains(&Baseline::Ffmpeg),
             ffmpeg_serial: args.ffmpeg_serial,
             ffmpeg: args.ffmpeg.clone(),
             json: args.json,
             plot: args.plot.clone(),
-            max_seconds: args.max_seconds.trim().to_string(),
-            cap_ms: parse_max_seconds(&args.max_seconds)?,
+            max_seconds: seconds_text(units::as_ms(args.max_seconds)),
+            cap_ms: units::as_ms(args.max_seconds),
             scratch_dir: args.scratch_dir.clone(),
             quiet: args.quiet,
         })
     }
+}
+
+/// A duration flag given as text (serve's flags): `90s`, `5m`, or seconds.
+fn flag_duration(flag: &str, text: &str) -> Result<Duration> {
+    units::positive_duration_secs(text).map_err(|why| anyhow::anyhow!("{flag}: {why}"))
+}
+
+/// A size flag given as text (serve's flags): `64K`, `2GiB`, or bytes.
+fn flag_size(flag: &str, text: &str) -> Result<u64> {
+    units::size(text).map_err(|why| anyhow::anyhow!("{flag}: {why}"))
 }
 
 /// A checked `serve` configuration.
@@ -616,8 +554,8 @@ impl ServeConfig {
             (None, StoreTarget::Dir(dir)) => Some(dir.join("records.jsonl")),
             (None, StoreTarget::S3(_)) => None,
         };
-        let request_timeout = parse_duration(&args.request_timeout).context("--request-timeout")?;
-        let max_bytes = parse_size(&args.max_bytes).context("--max-bytes")?;
+        let request_timeout = flag_duration("--request-timeout", &args.request_timeout)?;
+        let max_bytes = flag_size("--max-bytes", &args.max_bytes)?;
         Ok(ServeConfig {
             listen,
             store,
@@ -645,14 +583,14 @@ impl ServeConfig {
                 max_inflight,
                 max_queue,
                 request_timeout,
-                max_body: parse_size(&args.max_body).context("--max-body")? as usize,
+                max_body: flag_size("--max-body", &args.max_body)? as usize,
                 token,
                 allow_roots,
                 decode_threads: args.decode_threads,
                 cores,
                 journal,
             },
-            shutdown_timeout: parse_duration(&args.shutdown_timeout)
+            shutdown_timeout: flag_duration("--shutdown-timeout", &args.shutdown_timeout)
                 .context("--shutdown-timeout")?,
             quiet: args.quiet,
         })
@@ -678,6 +616,7 @@ fn modes_of(args: &BenchArgs) -> Result<Vec<Mode>> {
         modes.push(Mode::fps1());
     }
     if let Some(ms) = args.tolerance {
+        let ms = u32::try_from(units::as_ms(ms)).context("--tolerance is too large")?;
         let mut applied = false;
         for mode in &mut modes {
             if matches!(mode.sampling, ModeSampling::Fps(_)) && mode.tolerance_ms.is_none() {
@@ -698,21 +637,27 @@ fn modes_of(args: &BenchArgs) -> Result<Vec<Mode>> {
     Ok(unique)
 }
 
+/// Milliseconds as the seconds ffmpeg's `-t` and `extract --max-seconds` take (`60`, `2.5`).
+fn seconds_text(ms: u64) -> String {
+    if ms.is_multiple_of(1000) {
+        (ms / 1000).to_string()
+    } else {
+        format!("{}.{:03}", ms / 1000, ms % 1000)
+            .trim_end_matches('0')
+            .to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn durations_and_sizes() {
-        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
-        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
-        assert_eq!(parse_duration("30").unwrap(), Duration::from_secs(30));
-        assert!(parse_duration("0").is_err() && parse_duration("5x").is_err());
-        assert_eq!(parse_size("2G").unwrap(), 2 << 30);
-        assert_eq!(parse_size("1500").unwrap(), 1500);
-        assert!(parse_size("-1").is_err());
-        assert_eq!(parse_max_seconds("2.5").unwrap(), 2500);
-        assert_eq!(parse_max_seconds("0").unwrap(), 0);
+    fn seconds_for_ffmpeg() {
+        assert_eq!(seconds_text(60_000), "60");
+        assert_eq!(seconds_text(2_500), "2.5");
+        assert_eq!(seconds_text(0), "0");
+        assert_eq!(seconds_text(1_234), "1.234");
     }
 }
 

@@ -70,5 +70,6 @@ pub mod logging;
 pub mod pipeline;
 pub mod serve;
 pub mod similar;
+pub mod units;
 
 pub use error::{ErrorKind, ItemError};

@@ -1,18 +1,28 @@
 //! The `reelframe` binary: parse arguments, set up logging, run, map the outcome to an exit code.
 
-use clap::Parser;
-use reelframe::cli::{Cli, Command};
+use clap::{CommandFactory, FromArgMatches};
+use reelframe::cli::{Cli, ColorChoice, Command};
 use reelframe::commands;
 use reelframe::config::{
     BenchConfig, ExtractConfig, InspectConfig, MergeConfig, ServeConfig, SimilarConfig,
 };
+use std::io::IsTerminal;
 
 /// Exit code for usage and setup errors.
 const EXIT_SETUP_ERROR: i32 = 2;
 
 fn main() {
-    let cli = Cli::parse();
-    let code = match run(cli) {
+    // clap's own messages follow --color too, so it is read before clap parses the rest
+    let color = ColorChoice::from_raw_args(std::env::args_os());
+    let clap_color = match color {
+        ColorChoice::Auto => clap::ColorChoice::Auto,
+        ColorChoice::Always => clap::ColorChoice::Always,
+        ColorChoice::Never => clap::ColorChoice::Never,
+    };
+    let matches = Cli::command().color(clap_color).get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit());
+    let styled = cli.color.enabled(std::io::stderr().is_terminal());
+    let code = match run(cli, styled) {
         Ok(code) => code,
         Err(err) => {
             eprintln!("reelframe: error: {err:#}");
@@ -22,35 +32,45 @@ fn main() {
     std::process::exit(code);
 }
 
-fn run(cli: Cli) -> anyhow::Result<i32> {
+fn run(cli: Cli, styled: bool) -> anyhow::Result<i32> {
+    use reelframe::logging::init;
     match cli.command {
         Command::Extract(args) => {
-            reelframe::logging::init(args.verbose, args.quiet);
+            init(args.verbose, args.quiet, styled);
             let config = ExtractConfig::from_args(&args)?;
-            commands::extract::run(&config)
+            commands::extract::run(&config, styled)
         }
         Command::Merge(args) => {
-            reelframe::logging::init(0, false);
+            init(0, false, styled);
             commands::merge::run(&MergeConfig::from_args(&args)?)
         }
         Command::Inspect(args) => {
-            reelframe::logging::init(0, false);
+            init(0, false, styled);
             commands::inspect::run(&InspectConfig::from_args(&args)?)
         }
         Command::Worker => Ok(commands::worker::run()?),
         Command::Bench(args) => {
-            reelframe::logging::init(0, args.quiet);
+            init(0, args.quiet, styled);
             commands::bench::run(&BenchConfig::from_args(&args)?)
         }
         Command::Serve(args) => {
             // info by default: the access log is one info line per request
-            reelframe::logging::init(args.verbose + 1, args.quiet);
+            init(args.verbose + 1, args.quiet, styled);
             let token = std::env::var("REELFRAME_TOKEN").ok();
             commands::serve::run(&ServeConfig::from_args(&args, token)?)
         }
         Command::Similar(args) => {
-            reelframe::logging::init(0, false);
+            init(0, false, styled);
             commands::similar::run(&SimilarConfig::from_args(&args)?)
+        }
+        Command::Completions { shell } => {
+            let mut command = Cli::command();
+            clap_complete::generate(shell, &mut command, "reelframe", &mut std::io::stdout());
+            Ok(0)
+        }
+        Command::Man => {
+            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
+            Ok(0)
         }
     }
 }

@@ -372,3 +372,95 @@ fn compare_ffmpeg_needs_local_files_in_an_input_list() {
         "{err}"
     );
 }
+
+/// `--mode keyframes` is compared with ffmpeg's keyframes run only, frame counts are shown
+/// beside every speed-up and flagged when they differ, `--warmup` runs each method unmeasured
+/// first, and the results can be exported as Markdown and CSV.
+#[test]
+fn keyframes_compare_like_with_like_and_results_export_as_markdown_and_csv() {
+    let tmp = tempfile::tempdir().unwrap();
+    let md = tmp.path().join("bench.md");
+    let csv = tmp.path().join("bench.csv");
+    let output = run_reelframe([
+        "bench".as_ref(),
+        sample("hevc_portrait.mp4").as_os_str(),
+        "--mode".as_ref(),
+        "keyframes".as_ref(),
+        "--compare".as_ref(),
+        "ffmpeg".as_ref(),
+        "--jobs".as_ref(),
+        "1".as_ref(),
+        "--warmup".as_ref(),
+        "1".as_ref(),
+        "--json".as_ref(),
+        "--export-markdown".as_ref(),
+        md.as_os_str(),
+        "--export-csv".as_ref(),
+        csv.as_os_str(),
+    ]);
+    let err = stderr(&output);
+    assert!(output.status.success(), "bench failed: {err}");
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let names: Vec<&str> = report["methods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "reelframe-keyframes",
+            "ffmpeg-keyframes-parallel",
+            "decode-only-floor",
+            "decode-ref-only-floor"
+        ],
+        "no 1 fps run when only keyframes are measured"
+    );
+    let ratios = report["ratios"].as_array().unwrap();
+    assert_eq!(ratios.len(), 1, "{ratios:?}");
+    let r = &ratios[0];
+    assert_eq!(r["anchor"], "ffmpeg-keyframes-parallel");
+    let ours = method(&report, "reelframe-keyframes")["frames"]
+        .as_u64()
+        .unwrap();
+    let theirs = method(&report, "ffmpeg-keyframes-parallel")["frames"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(r["reelframe_frames"], ours);
+    assert_eq!(r["anchor_frames"], theirs);
+    assert_eq!(r["frames_differ"], ours != theirs);
+    // one unmeasured run per method before the measured one
+    let warmups = err.lines().filter(|l| l.contains("[warm-up 1/1]")).count();
+    assert_eq!(warmups, names.len(), "{err}");
+    assert!(
+        method(&report, "reelframe-keyframes")["runs"]
+            .as_array()
+            .unwrap()
+            .len()
+            == 1
+    );
+
+    let md = fs::read_to_string(&md).unwrap();
+    for name in names.iter() {
+        assert!(
+            md.contains(&format!("| `{name}` |")),
+            "{name} row in:\n{md}"
+        );
+    }
+    let flagged = format!("{ours} / {theirs} ≠");
+    assert_eq!(md.contains(&flagged), ours != theirs, "{md}");
+    let csv = fs::read_to_string(&csv).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(lines[0].starts_with("method,kind,jobs,videos,median_seconds"));
+    assert_eq!(lines.len(), 1 + names.len());
+    let row: Vec<&str> = lines[1].split(',').collect();
+    assert_eq!(
+        (row[0], row[1], row[12]),
+        (
+            "reelframe-keyframes",
+            "reelframe",
+            ours.to_string().as_str()
+        )
+    );
+}

@@ -375,11 +375,12 @@ fn broken_and_missing_inputs_exit_1_with_their_error_kind() {
     }
     let missing_url = format!("file://{missing}");
     assert_fails(&["inspect", &missing_url], 1, "not_found: ");
-    // Remote and unknown schemes fail as they do in extract.
+    // Remote videos are a usage error with a sentence saying what to do; unknown schemes fail
+    // as they do in extract.
     assert_fails(
         &["inspect", "https://example.com/v.mp4"],
-        1,
-        "unsupported_scheme: ",
+        2,
+        "error: inspect reads local files only: download https://example.com/v.mp4 first",
     );
     assert_fails(
         &["inspect", "ftp://example.com/v.mp4"],

@@ -551,7 +551,7 @@ fn a_missing_bucket_or_refused_credentials_stop_the_run_before_it_starts() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("denied: check the credentials"),
+        stderr(&out).contains("denied (") && stderr(&out).contains("check the credentials"),
         "{}",
         stderr(&out)
     );

@@ -147,7 +147,7 @@ impl Mode {
 
     /// The anchors this mode is compared against, most relevant first: fps modes against the
     /// ffmpeg fps filter at the same rate and the two decode floors; keyframes against ffmpeg's
-    /// keyframes-only run and the 1 fps run; uniform frames against the floors.
+    /// keyframes-only run alone (the same task); uniform frames against the floors.
     pub fn compared_with(&self) -> Vec<Anchor> {
         match &self.sampling {
             ModeSampling::Fps(rate) => vec![
@@ -156,9 +156,7 @@ impl Mode {
                 Anchor::DecodeFloor,
                 Anchor::DecodeRefFloor,
             ],
-            ModeSampling::Keyframes => {
-                vec![Anchor::KeyframesParallel, Anchor::FpsParallel("1".into())]
-            }
+            ModeSampling::Keyframes => vec![Anchor::KeyframesParallel],
             ModeSampling::Frames(_) => vec![Anchor::DecodeFloor, Anchor::DecodeRefFloor],
         }
     }
@@ -191,10 +189,12 @@ impl Anchor {
                 }
             }
         }
-        let wants_fps1 = modes
+        // with no fps mode, the 1 fps filter is still the reference people know, unless only
+        // keyframes are measured (they are compared with ffmpeg's keyframes run alone)
+        let only_keyframes = modes
             .iter()
-            .any(|m| matches!(m.sampling, ModeSampling::Keyframes));
-        if rates.is_empty() || (wants_fps1 && !rates.iter().any(|r| r == "1")) {
+            .all(|m| matches!(m.sampling, ModeSampling::Keyframes));
+        if rates.is_empty() && !only_keyframes {
             rates.push("1".into());
         }
         let mut anchors = Vec::new();
@@ -390,14 +390,23 @@ mod tests {
             [
                 "ffmpeg-fps0.5-serial",
                 "ffmpeg-fps0.5-parallel",
-                "ffmpeg-fps1-serial",
-                "ffmpeg-fps1-parallel"
+                "ffmpeg-keyframes-parallel",
+                "decode-only-floor"
             ]
         );
         assert_eq!(
-            keyframes.compared_with()[0],
-            Anchor::KeyframesParallel,
-            "keyframes compare with keyframes first"
+            names(std::slice::from_ref(&keyframes), false),
+            [
+                "ffmpeg-keyframes-parallel",
+                "decode-only-floor",
+                "decode-ref-only-floor"
+            ],
+            "no 1 fps run for keyframes alone"
+        );
+        assert_eq!(
+            keyframes.compared_with(),
+            [Anchor::KeyframesParallel],
+            "keyframes compare with ffmpeg's keyframes run only"
         );
     }
 }

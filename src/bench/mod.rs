@@ -15,6 +15,8 @@ peak RSS come from `wait4`'s rusage. The `reelframe bench` command (`src/command
 drives this.
 */
 
+mod date;
+pub mod export;
 pub mod measure;
 pub mod methods;
 pub mod plot;

@@ -1,6 +1,7 @@
 //! Bench results: per-method figures derived from the measured runs, the speed-ups against the
 //! anchors, and their two renderings: an aligned text table and one JSON document.
 
+pub use super::date::{iso8601, utc_now};
 use super::measure::Measurement;
 use crate::pipeline::metrics::{MetricsSnapshot, StageSeconds};
 use serde::Serialize;
@@ -264,6 +265,12 @@ pub struct Ratio {
     pub reelframe_seconds: f64,
     /// anchor seconds / reelframe seconds: above 1, reelframe is faster.
     pub speedup: f64,
+    /// Frames the reelframe method wrote (one run).
+    pub reelframe_frames: u64,
+    /// Frames the anchor wrote; `None` for the decode floors, which write none.
+    pub anchor_frames: Option<u64>,
+    /// The two wrote different numbers of frames: the speed-up compares unequal work.
+    pub frames_differ: bool,
 }
 
 /// The speed-ups of each `(reelframe method, anchors it is compared with)` pair whose methods
@@ -275,7 +282,11 @@ pub fn ratios(methods: &[MethodResult], comparisons: &[(String, Vec<String>)]) -
         let Some(rf) = find(reelframe) else { continue };
         for anchor in anchors {
             let Some(a) = find(anchor) else { continue };
+            let anchor_frames = (a.frames > 0).then_some(a.frames);
             out.push(Ratio {
+                reelframe_frames: rf.frames,
+                anchor_frames,
+                frames_differ: anchor_frames.is_some_and(|n| n != rf.frames),
                 reelframe: rf.name.clone(),
                 anchor: a.name.clone(),
                 anchor_seconds: a.seconds.median,
@@ -363,6 +374,15 @@ pub fn format_table(header: &[&str], rows: &[Vec<String>]) -> String {
         out.push('\n');
     }
     out
+}
+
+/// `86 / 159 ≠` when the counts differ, `12 / 12` when they agree, `12 / -` against a floor.
+pub fn frames_cell(r: &Ratio) -> String {
+    match r.anchor_frames {
+        None => format!("{} / -", r.reelframe_frames),
+        Some(n) if r.frames_differ => format!("{} / {n} ≠", r.reelframe_frames),
+        Some(n) => format!("{} / {n}", r.reelframe_frames),
+    }
 }
 
 /// Seconds as `1.23`, or `1.20/1.23/1.40` (min/median/max) when there were repeats.
@@ -458,43 +478,22 @@ impl BenchReport {
                     vec![
                         format!("{} vs {}", r.reelframe, r.anchor),
                         format!("{:.2}×", r.speedup),
+                        frames_cell(r),
                     ]
                 })
                 .collect();
-            out.push_str(&format_table(&["comparison", "speed-up"], &rows));
+            out.push_str(&format_table(
+                &["comparison", "speed-up", "frames (ours/theirs)"],
+                &rows,
+            ));
+            if self.ratios.iter().any(|r| r.frames_differ) {
+                out.push_str(
+                    "≠ DIFFERENT FRAME COUNTS: that comparison measures unequal work (see docs/benchmarks.md)\n",
+                );
+            }
         }
         out
     }
-}
-
-/// Today's date and time in UTC as ISO 8601 (`2025-11-25T10:30:00Z`), without a date crate.
-pub fn utc_now() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    iso8601(secs)
-}
-
-/// Seconds since the Unix epoch as ISO 8601 UTC (Howard Hinnant's days-to-civil).
-pub fn iso8601(epoch_seconds: u64) -> String {
-    let days = (epoch_seconds / 86_400) as i64;
-    let rem = epoch_seconds % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
 }
 
 #[cfg(test)]
@@ -574,6 +573,29 @@ mod tests {
         let total: f64 = stages.entries().iter().map(|(_, s)| s.percent).sum();
         assert!((total - 100.0).abs() < 1e-9);
         assert_eq!(m.frames_decoded_per_frame, Some(2.5));
+    }
+
+    #[test]
+    fn different_frame_counts_are_flagged() {
+        let mut ours = method("reelframe-keyframes", Kind::Reelframe, &[1.0]);
+        ours.frames = 86;
+        let mut theirs = method("ffmpeg-keyframes-parallel", Kind::Ffmpeg, &[2.0]);
+        theirs.frames = 159;
+        let mut floor = method("decode-only-floor", Kind::Ffmpeg, &[1.0]);
+        floor.frames = 0;
+        let r = ratios(
+            &[ours, theirs, floor],
+            &[(
+                "reelframe-keyframes".into(),
+                vec![
+                    "ffmpeg-keyframes-parallel".into(),
+                    "decode-only-floor".into(),
+                ],
+            )],
+        );
+        assert!(r[0].frames_differ && !r[1].frames_differ);
+        assert_eq!(frames_cell(&r[0]), "86 / 159 ≠");
+        assert_eq!(frames_cell(&r[1]), "86 / -");
     }
 
     #[test]
@@ -657,9 +679,18 @@ mod tests {
         assert!(
             text.lines()
                 .any(|l| l.split_whitespace().collect::<Vec<_>>()
-                    == ["reelframe-fps1", "vs", "ffmpeg-fps1-parallel", "1.50×"]),
+                    == [
+                        "reelframe-fps1",
+                        "vs",
+                        "ffmpeg-fps1-parallel",
+                        "1.50×",
+                        "40",
+                        "/",
+                        "40"
+                    ]),
             "{text}"
         );
+        assert!(!text.contains('≠'), "{text}");
         let lines: Vec<&str> = text
             .lines()
             .filter(|l| {
@@ -669,12 +700,5 @@ mod tests {
             .collect();
         assert_eq!(lines.len(), 2, "{text}");
         assert_eq!(lines[0].chars().count(), lines[1].chars().count(), "{text}");
-    }
-
-    #[test]
-    fn iso8601_dates() {
-        assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
-        assert_eq!(iso8601(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(iso8601(1_764_066_645), "2025-11-25T10:30:45Z");
     }
 }

@@ -12,8 +12,8 @@ directory is removed at the end, on errors and on Ctrl-C.
 
 use crate::bench::measure::{self, ChildSpec};
 use crate::bench::methods::{Anchor, Mode};
-use crate::bench::plot;
 use crate::bench::report::{self, BenchReport, Kind, Machine, MethodResult, Run, Settings};
+use crate::bench::{export, plot};
 use crate::config::BenchConfig;
 use crate::pipeline::input;
 use crate::pipeline::metrics::MetricsSnapshot;
@@ -273,6 +273,15 @@ impl Bench<'_> {
 pub fn run(config: &BenchConfig) -> Result<i32> {
     let modes = &config.modes;
     let (cap_ms, jobs, compare_ffmpeg) = (config.cap_ms, config.jobs, config.compare_ffmpeg);
+    for (flag, path) in [
+        ("--plot", &config.plot),
+        ("--export-markdown", &config.export_markdown),
+        ("--export-csv", &config.export_csv),
+    ] {
+        if let Some(path) = path {
+            super::outputs::check_file(flag, path, false)?;
+        }
+    }
     let local = local_videos(config)?;
     let videos: Vec<PathBuf> = match (&local, compare_ffmpeg) {
         (LocalVideos::Files(files), _) => files.clone(),
@@ -331,6 +340,14 @@ pub fn run(config: &BenchConfig) -> Result<i32> {
             } else {
                 print!("{}", report.to_text());
             }
+            if let Some(path) = &config.export_markdown {
+                std::fs::write(path, export::to_markdown(&report))
+                    .with_context(|| format!("writing --export-markdown {}", path.display()))?;
+            }
+            if let Some(path) = &config.export_csv {
+                std::fs::write(path, export::to_csv(&report))
+                    .with_context(|| format!("writing --export-csv {}", path.display()))?;
+            }
             if let Some(path) = &config.plot {
                 plot::write_svg(&report, path)?;
                 if !config.quiet {
@@ -354,6 +371,24 @@ fn measure_all(bench: &Bench<'_>, methods: &[Method]) -> Result<Vec<(Vec<Run>, V
     for video in bench.videos {
         let mut file = std::fs::File::open(video)?;
         std::io::copy(&mut file, &mut std::io::sink())?;
+    }
+    let warmup = bench.config.warmup as usize;
+    for k in 0..warmup {
+        for method in methods {
+            let (run, _) = match method {
+                Method::Reelframe(mode) => bench.run_reelframe(mode),
+                Method::Anchor(anchor) => bench.run_anchor(anchor),
+            }
+            .with_context(|| format!("{} (warm-up {} of {warmup})", method.name(), k + 1))?;
+            if !bench.config.quiet {
+                eprintln!(
+                    "bench: [warm-up {}/{warmup}] {:<22} {:8.2} s (not counted)",
+                    k + 1,
+                    method.name(),
+                    run.measurement.wall_seconds,
+                );
+            }
+        }
     }
     let repeat = bench.config.repeat as usize;
     let mut results: Vec<(Vec<Run>, Vec<String>)> =

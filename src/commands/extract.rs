@@ -1,25 +1,25 @@
 //! `reelframe extract`: inputs → pipeline → records, with progress and a summary.
 
+use super::progress::{Display, RunProgress};
+use super::{interrupt, outputs};
 use crate::config::{ExtractConfig, RecordsTarget, StoreTarget};
 use crate::files::remove_temp_files;
 use crate::pipeline::demux::init_ffmpeg;
 use crate::pipeline::input::open::{count_rows, download_list, open_rows, InputSpec};
 use crate::pipeline::input::InputRow;
 use crate::pipeline::isolate::Isolation;
-use crate::pipeline::metrics::{Outcome, Summary};
+use crate::pipeline::metrics::Summary;
 use crate::pipeline::net::io_runtime;
 use crate::pipeline::net::s3::LazyClient;
 use crate::pipeline::record::avro::write_avro_from_jsonl;
 use crate::pipeline::record::sink::{S3JournalSink, S3Records};
 use crate::pipeline::record::{JsonlSink, RecordSink, RecordsLock, ResumeLog};
-use crate::pipeline::run::{run as run_items, NoProgress, Progress, RunSettings};
+use crate::pipeline::run::{run as run_items, RunSettings};
 use crate::pipeline::source::{HttpSource, LocalSource, S3Source, Sources};
 use crate::pipeline::store::{DirStore, FrameStore, S3Store};
 use crate::pipeline::Extractor;
 use anyhow::{Context, Result};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::{self, IsTerminal};
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -27,61 +27,6 @@ use std::time::Instant;
 pub const EXIT_OK: i32 = 0;
 /// Exit code when some items failed; their records say why.
 pub const EXIT_ITEMS_FAILED: i32 = 1;
-
-/// A progress bar on a terminal: items stored/failed, videos fetched and decoded, bytes
-/// downloaded, frames, rate, ETA.
-struct BarProgress {
-    bar: ProgressBar,
-    failed: AtomicU64,
-    frames: AtomicU64,
-    fetched: AtomicU64,
-    decoded: AtomicU64,
-    bytes: AtomicU64,
-}
-
-impl BarProgress {
-    fn update_message(&self) {
-        self.bar.set_message(format!(
-            "fetched {} ({}), decoded {}, {} failed, {} frames",
-            self.fetched.load(Relaxed),
-            indicatif::HumanBytes(self.bytes.load(Relaxed)),
-            self.decoded.load(Relaxed),
-            self.failed.load(Relaxed),
-            self.frames.load(Relaxed)
-        ));
-    }
-}
-
-impl Progress for BarProgress {
-    fn skipped(&self) {
-        self.bar.inc(1);
-    }
-
-    fn fetched(&self, bytes: u64) {
-        self.fetched.fetch_add(1, Relaxed);
-        self.bytes.fetch_add(bytes, Relaxed);
-        self.update_message();
-    }
-
-    fn decoded(&self) {
-        self.decoded.fetch_add(1, Relaxed);
-        self.update_message();
-    }
-
-    fn finished(&self, outcome: Outcome) {
-        match outcome {
-            Outcome::Done { frames } => {
-                self.frames.fetch_add(frames, Relaxed);
-            }
-            Outcome::Failed(_) => {
-                self.failed.fetch_add(1, Relaxed);
-            }
-            Outcome::Duplicate => {}
-        }
-        self.update_message();
-        self.bar.inc(1);
-    }
-}
 
 /// The sources for this run: local files, HTTP(S), and S3 through `s3` (a client built on first
 /// use, so runs that never touch S3 never read the AWS configuration).
@@ -98,7 +43,10 @@ fn sources(config: &ExtractConfig, s3: &Arc<LazyClient>) -> Result<Sources> {
 
 /// Runs `reelframe extract` and returns the exit code (0 all done, 1 some items failed).
 /// Setup failures (unreadable input list, unwritable output) are errors: exit code 2.
-pub fn run(config: &ExtractConfig) -> Result<i32> {
+/// `styled` is whether stderr takes colours (the bar itself is drawn only on a terminal).
+pub fn run(config: &ExtractConfig, styled: bool) -> Result<i32> {
+    let _ = styled;
+    outputs::check(config)?;
     init_ffmpeg(false);
     let started = Instant::now();
     let runtime = io_runtime().context("starting the I/O runtime")?;
@@ -107,16 +55,19 @@ pub fn run(config: &ExtractConfig) -> Result<i32> {
         config.network.limits.clone(),
     ));
     let s3_client = match (&config.store, &config.records) {
-        (StoreTarget::S3(_), _) | (_, RecordsTarget::S3 { .. }) => {
-            Some(runtime.block_on(s3.get()).clone())
-        }
+        (StoreTarget::S3(_), _) | (_, RecordsTarget::S3 { .. }) => Some(
+            runtime
+                .block_on(s3.get())
+                .map_err(|err| anyhow::anyhow!("{}", err.message))?
+                .clone(),
+        ),
         _ => None,
     };
     let sources = sources(config, &s3)?;
     let store: Arc<dyn FrameStore> = match &config.store {
         StoreTarget::Dir(dir) => Arc::new(
             DirStore::new(dir)
-                .with_context(|| format!("creating output directory {}", dir.display()))?,
+                .with_context(|| format!("creating --out directory {}", dir.display()))?,
         ),
         StoreTarget::S3(location) => {
             let client = s3_client.clone().expect("an S3 store has a client");
@@ -128,7 +79,7 @@ pub fn run(config: &ExtractConfig) -> Result<i32> {
             );
             runtime
                 .block_on(store.check())
-                .with_context(|| format!("checking --out {location}"))?;
+                .map_err(|err| anyhow::anyhow!("checking --out {location}: {}", err.message))?;
             Arc::new(store)
         }
     };
@@ -242,30 +193,40 @@ pub fn run(config: &ExtractConfig) -> Result<i32> {
         );
     }
 
-    let show_bar = !config.quiet && io::stderr().is_terminal();
-    let progress: Box<dyn Progress> = if show_bar {
-        let rows_total = count_rows(&inputs).map(|n| match config.shard {
+    let display = if config.quiet {
+        Display::Quiet
+    } else if io::stderr().is_terminal() {
+        Display::Bar
+    } else {
+        Display::Lines(config.progress_interval)
+    };
+    let total = match display {
+        Display::Quiet => None,
+        _ => count_rows(&inputs).map(|n| match config.shard {
             Some(shard) => n.div_ceil(u64::from(shard.count)),
             None => n,
-        });
-        let bar = ProgressBar::with_draw_target(rows_total, ProgressDrawTarget::stderr());
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} items ({per_sec}, ETA {eta}) {msg}",
-            )
-            .expect("valid template"),
-        );
-        Box::new(BarProgress {
-            bar,
-            failed: 0.into(),
-            frames: 0.into(),
-            fetched: 0.into(),
-            decoded: 0.into(),
-            bytes: 0.into(),
-        })
-    } else {
-        Box::new(NoProgress)
+        }),
     };
+    let records_name = match &config.records {
+        RecordsTarget::File(p) => p.display().to_string(),
+        RecordsTarget::Stdout => "stdout".into(),
+        RecordsTarget::S3 { location, .. } => location.to_string(),
+    };
+    interrupt::on_interrupt_print(&match &config.records {
+        RecordsTarget::Stdout => "interrupted; records went to stdout, so a rerun starts over \
+                                  (use --records FILE to make runs resumable)"
+            .to_string(),
+        RecordsTarget::S3 { journal, .. } => format!(
+            "interrupted; records so far are journaled in {} (for {records_name}): run the same \
+             command again to resume (completed items are skipped)",
+            journal.display()
+        ),
+        RecordsTarget::File(_) => format!(
+            "interrupted; records so far are in {records_name}: run the same command again to \
+             resume (completed items are skipped)"
+        ),
+    });
+    let mut progress = RunProgress::start(display, total);
 
     let sink_ref: &mut dyn RecordSink = match &mut sink {
         Sink::Plain(sink) => sink.as_mut(),
@@ -280,10 +241,10 @@ pub fn run(config: &ExtractConfig) -> Result<i32> {
             jobs: config.jobs,
             prefetch: config.prefetch,
         },
-        progress.as_ref(),
+        &progress,
     )
     .context("writing records")?;
-    drop(progress);
+    progress.stop();
     let s3_sink = match sink {
         Sink::Plain(sink) => {
             drop(sink);
@@ -319,13 +280,9 @@ pub fn run(config: &ExtractConfig) -> Result<i32> {
     }
     let elapsed = started.elapsed().as_secs_f64();
     if !config.quiet {
-        let records = match &config.records {
-            RecordsTarget::File(p) => p.display().to_string(),
-            RecordsTarget::Stdout => "stdout".into(),
-            RecordsTarget::S3 { location, .. } => location.to_string(),
-        };
         eprintln!(
-            "reelframe: {} done, {} failed, {} already done, {} duplicate; {} frames in {:.1} s ({:.2} videos/s); records: {}",
+            "reelframe: {} done, {} failed, {} already done, {} duplicate; {} frames in {:.1} s \
+             ({:.1} videos/s); records: {records_name}",
             summary.done,
             summary.failed,
             summary.skipped,
@@ -333,8 +290,14 @@ pub fn run(config: &ExtractConfig) -> Result<i32> {
             summary.frames,
             elapsed,
             summary.done as f64 / elapsed.max(1e-9),
-            records
         );
+        if summary.failed > 0 {
+            eprintln!(
+                "reelframe: {} failed: {} (each record's error.kind and error.message say why)",
+                summary.failed,
+                progress.failures_by_kind()
+            );
+        }
     }
     Ok(if summary.failed > 0 {
         EXIT_ITEMS_FAILED

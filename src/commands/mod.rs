@@ -3,7 +3,10 @@
 pub mod bench;
 pub mod extract;
 pub mod inspect;
+mod interrupt;
 pub mod merge;
+mod outputs;
+mod progress;
 pub mod serve;
 pub mod similar;
 pub mod worker;

@@ -71,7 +71,10 @@ pub fn run(config: &ServeConfig) -> Result<i32> {
             (Arc::new(store), ready)
         }
         StoreTarget::S3(location) => {
-            let client = runtime.block_on(s3.get()).clone();
+            let client = runtime
+                .block_on(s3.get())
+                .map_err(|err| anyhow::anyhow!("{}", err.message))?
+                .clone();
             let store = Arc::new(S3Store::new(
                 client,
                 location.clone(),

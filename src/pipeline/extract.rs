@@ -426,6 +426,20 @@ impl Extractor {
         if let Some(err) = first_error {
             return Err(err);
         }
+        // the folder now holds exactly the record's files: drop those of earlier samplings
+        let keep: Vec<String> = derived
+            .frames
+            .iter()
+            .map(|f| f.key.clone())
+            .chain([thumbnail.key.clone()])
+            .chain(derived.contact_sheet.iter().map(|s| s.key.clone()))
+            .collect();
+        if let Some((prefix, _)) = thumbnail.key.rsplit_once('/') {
+            self.store
+                .remove_stale(prefix.to_string(), keep)
+                .await
+                .map_err(ItemError::from)?;
+        }
         if let Some(sheet) = derived.contact_sheet.as_mut() {
             sheet.uri = uris.pop().expect("the contact sheet upload is last");
         }

@@ -9,7 +9,7 @@ use crate::error::{ErrorKind, ItemError};
 use crate::pipeline::net::retry::Failure;
 use crate::pipeline::net::FetchLimits;
 use aws_sdk_s3::config::http::HttpResponse;
-use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 
 /// How to reach S3.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -18,30 +18,58 @@ pub struct S3Settings {
     pub endpoint: Option<String>,
     /// Address buckets as `endpoint/bucket/key` instead of `bucket.endpoint/key`.
     pub path_style: bool,
-    /// The region, when the environment names none (`us-east-1` is used then).
+    /// The region; it wins over the environment and the profile (`us-east-1` when none names
+    /// one).
     pub region: Option<String>,
+    /// The profile to take credentials and region from, instead of `AWS_PROFILE`/`default`.
+    pub profile: Option<String>,
+    /// Send requests unsigned (public buckets): no credentials are looked for.
+    pub unsigned: bool,
 }
 
+/// What to do when no credentials can be found, for messages.
+pub const CREDENTIALS_FIX: &str = "set AWS_PROFILE (or pass --profile NAME), or AWS_ACCESS_KEY_ID \
+     and AWS_SECRET_ACCESS_KEY; for a public bucket pass --no-sign-request";
+
 /// Builds an S3 client from the standard credential chain and `settings`, with the connect and
-/// read timeouts of `limits` and the SDK's retries turned off.
+/// read timeouts of `limits` and the SDK's retries turned off, and checks that credentials can
+/// be found (unless `settings.unsigned`), so a missing key is one clear error before any
+/// request rather than a connection failure per request.
 ///
 /// The region is `settings.region`, else the environment (`AWS_REGION`, `AWS_DEFAULT_REGION`)
 /// or the profile, else `us-east-1`; the instance metadata service is not asked for a region
 /// (it is for credentials, as part of the standard chain, when nothing else provides them).
-pub async fn client(settings: &S3Settings, limits: &FetchLimits) -> aws_sdk_s3::Client {
+pub async fn client(
+    settings: &S3Settings,
+    limits: &FetchLimits,
+) -> Result<aws_sdk_s3::Client, ItemError> {
     use aws_config::meta::region::RegionProviderChain;
+    use aws_sdk_s3::config::ProvideCredentials;
+    let mut profile_region = aws_config::profile::ProfileFileRegionProvider::builder();
+    if let Some(profile) = &settings.profile {
+        profile_region = profile_region.profile_name(profile);
+    }
     let region = match &settings.region {
         Some(region) => RegionProviderChain::first_try(aws_config::Region::new(region.clone())),
         None => RegionProviderChain::first_try(
             aws_config::environment::EnvironmentVariableRegionProvider::new(),
         )
-        .or_else(aws_config::profile::ProfileFileRegionProvider::new())
+        .or_else(profile_region.build())
         .or_else(aws_config::Region::new("us-east-1")),
     };
-    let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(region)
-        .load()
-        .await;
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest()).region(region);
+    if let Some(profile) = &settings.profile {
+        loader = loader.profile_name(profile);
+    }
+    if settings.unsigned {
+        loader = loader.no_credentials();
+    }
+    let shared = loader.load().await;
+    if let (false, Some(provider)) = (settings.unsigned, shared.credentials_provider()) {
+        if let Err(err) = provider.provide_credentials().await {
+            return Err(credentials_error(settings, &err));
+        }
+    }
     let timeouts = aws_sdk_s3::config::timeout::TimeoutConfig::builder()
         .connect_timeout(limits.connect_timeout)
         .read_timeout(limits.read_timeout)
@@ -53,14 +81,56 @@ pub async fn client(settings: &S3Settings, limits: &FetchLimits) -> aws_sdk_s3::
     if let Some(endpoint) = &settings.endpoint {
         config = config.endpoint_url(endpoint);
     }
-    aws_sdk_s3::Client::from_conf(config.build())
+    Ok(aws_sdk_s3::Client::from_conf(config.build()))
+}
+
+/// One line naming why credentials could not be loaded and what to do.
+fn credentials_error(
+    settings: &S3Settings,
+    err: &aws_credential_types::provider::error::CredentialsError,
+) -> ItemError {
+    use aws_credential_types::provider::error::CredentialsError;
+    let message = match (err, &settings.profile) {
+        (CredentialsError::CredentialsNotLoaded(_), None) => {
+            format!("no AWS credentials found: {CREDENTIALS_FIX}")
+        }
+        (_, Some(profile)) => {
+            let cause = std::error::Error::source(err)
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| err.to_string());
+            format!(
+                "AWS profile {profile:?} gives no credentials ({}): check ~/.aws/config and \
+                 ~/.aws/credentials, or pass --no-sign-request for a public bucket",
+                one_line(&cause)
+            )
+        }
+        (_, None) => {
+            let cause = std::error::Error::source(err)
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| err.to_string());
+            format!(
+                "AWS credentials could not be loaded ({}): {CREDENTIALS_FIX}",
+                one_line(&cause)
+            )
+        }
+    };
+    ItemError::new(ErrorKind::AccessDenied, message)
+}
+
+/// The first line of `text`, at most 300 characters.
+fn one_line(text: &str) -> String {
+    let line = text.lines().next().unwrap_or_default();
+    match line.char_indices().nth(300) {
+        Some((i, _)) => format!("{}…", &line[..i]),
+        None => line.to_string(),
+    }
 }
 
 /// An S3 client made on first use, so runs that never touch S3 never read the AWS config.
 pub struct LazyClient {
     settings: S3Settings,
     limits: FetchLimits,
-    cell: tokio::sync::OnceCell<aws_sdk_s3::Client>,
+    cell: tokio::sync::OnceCell<Result<aws_sdk_s3::Client, ItemError>>,
 }
 
 impl LazyClient {
@@ -78,15 +148,17 @@ impl LazyClient {
         LazyClient {
             settings: S3Settings::default(),
             limits,
-            cell: tokio::sync::OnceCell::new_with(Some(client)),
+            cell: tokio::sync::OnceCell::new_with(Some(Ok(client))),
         }
     }
 
-    /// The client, built now if this is the first call.
-    pub async fn get(&self) -> &aws_sdk_s3::Client {
+    /// The client, built now if this is the first call; an `access_denied` error when no
+    /// credentials can be found (remembered: later calls fail the same way at once).
+    pub async fn get(&self) -> Result<&aws_sdk_s3::Client, &ItemError> {
         self.cell
             .get_or_init(|| client(&self.settings, &self.limits))
             .await
+            .as_ref()
     }
 }
 
@@ -124,12 +196,27 @@ impl std::fmt::Display for S3Location {
     }
 }
 
+/// The messages of `err` and its sources, joined by `: ` (repeats left out), on one line: what
+/// people need, without the SDK's debug dump of the error structure.
+pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(err);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    one_line(&parts.join(": "))
+}
+
 /// Classifies a failed S3 call: what kind of error, and whether retrying can help.
 pub fn classify<E>(what: &str, err: &SdkError<E, HttpResponse>) -> Failure
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
-    let detail = DisplayErrorContext(err).to_string();
+    let detail = error_chain(err);
     match err {
         SdkError::TimeoutError(_) => Failure::transient(ItemError::new(
             ErrorKind::ReadTimeout,

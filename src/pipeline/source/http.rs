@@ -145,7 +145,7 @@ impl Source for HttpSource {
             let VideoUrl::Http(url) = url else {
                 return Err(ItemError::new(
                     ErrorKind::UnsupportedScheme,
-                    format!("not an http(s) URL: {url:?}"),
+                    format!("{url} is not an http(s) URL"),
                 ));
             };
             fetch_with_retries(url, &self.limits, || self.attempt(url)).await

@@ -28,7 +28,7 @@ impl LocalSource {
         let VideoUrl::Local(path) = url else {
             return Err(ItemError::new(
                 ErrorKind::UnsupportedScheme,
-                format!("not a local path: {url:?}"),
+                format!("{url} is not a local file"),
             ));
         };
         let meta = std::fs::metadata(path).map_err(|err| {

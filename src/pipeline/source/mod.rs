@@ -65,6 +65,16 @@ impl VideoUrl {
     }
 }
 
+impl std::fmt::Display for VideoUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            VideoUrl::Local(path) => write!(f, "{}", path.display()),
+            VideoUrl::Http(url) => f.write_str(url),
+            VideoUrl::S3(location) => write!(f, "{location}"),
+        }
+    }
+}
+
 /// The bytes of a fetched video, as the decoder will read them.
 #[derive(Debug, Clone)]
 pub enum VideoData {

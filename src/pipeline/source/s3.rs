@@ -35,10 +35,12 @@ impl S3Source {
 
     async fn attempt(&self, location: &S3Location, what: &str) -> Result<Fetched, Failure> {
         let started = Instant::now();
-        let output = self
+        let client = self
             .client
             .get()
             .await
+            .map_err(|err| Failure::permanent(err.clone()))?;
+        let output = client
             .get_object()
             .bucket(&location.bucket)
             .key(&location.key)
@@ -61,7 +63,7 @@ impl Source for S3Source {
             let VideoUrl::S3(location) = url else {
                 return Err(ItemError::new(
                     ErrorKind::UnsupportedScheme,
-                    format!("not an s3:// URL: {url:?}"),
+                    format!("{url} is not an s3:// URL"),
                 ));
             };
             let what = location.to_string();

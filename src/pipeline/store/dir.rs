@@ -14,11 +14,12 @@ pub struct DirStore {
 }
 
 impl DirStore {
-    /// A store rooted at `root` (created when missing), checked to be writable: a file is
-    /// written and removed there, so a read-only output fails before any work.
+    /// A store rooted at `root` (created when missing). The root is made absolute, so the
+    /// URIs in records resolve from any working directory.
     pub fn new(root: impl Into<PathBuf>) -> std::io::Result<DirStore> {
         let root = root.into();
         std::fs::create_dir_all(&root)?;
+        let root = std::path::absolute(&root)?;
         let probe = root.join(".reelframe-write-check");
         files::write_atomic(&probe, b"", Durability::Unsynced)?;
         std::fs::remove_file(&probe)?;
@@ -61,6 +62,46 @@ impl FrameStore for DirStore {
     fn uri(&self, key: &str) -> String {
         self.path_of(key).display().to_string()
     }
+
+    fn remove_stale(
+        &self,
+        prefix: String,
+        keep: Vec<String>,
+    ) -> BoxFuture<'_, Result<(), StoreError>> {
+        let folder = self.path_of(&prefix);
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || remove_stale_jpegs(&folder, &prefix, &keep))
+                .await
+                .map_err(|err| StoreError::Io {
+                    key: String::new(),
+                    source: std::io::Error::other(err),
+                })?
+        })
+    }
+}
+
+/// Removes the `.jpg` files directly in `folder` (the item folder `prefix`) whose keys are not
+/// in `keep`.
+fn remove_stale_jpegs(folder: &Path, prefix: &str, keep: &[String]) -> Result<(), StoreError> {
+    let entries = match std::fs::read_dir(folder) {
+        Ok(entries) => entries,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(source) => {
+            return Err(StoreError::Io {
+                key: prefix.to_string(),
+                source,
+            })
+        }
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let key = format!("{prefix}/{name}");
+        let is_jpeg = entry.file_type().is_ok_and(|t| t.is_file()) && name.ends_with(".jpg");
+        if is_jpeg && !keep.contains(&key) {
+            std::fs::remove_file(entry.path()).map_err(|source| StoreError::Io { key, source })?;
+        }
+    }
+    Ok(())
 }
 
 /// Writes `root/key` through a temporary file and a rename (not synced: see

@@ -79,6 +79,17 @@ pub trait FrameStore: Send + Sync {
 
     /// The URI of `key` without writing it.
     fn uri(&self, key: &str) -> String;
+
+    /// Removes the JPEGs in one item's folder `prefix` that are not in `keep` (left by an
+    /// earlier run with other sampling), so the folder holds exactly the record's files. Other
+    /// items' folders are never touched. Stores that cannot list do nothing (the default).
+    fn remove_stale(
+        &self,
+        _prefix: String,
+        _keep: Vec<String>,
+    ) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async { Ok(()) })
+    }
 }
 
 #[cfg(test)]

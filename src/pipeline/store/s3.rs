@@ -62,12 +62,20 @@ impl S3Store {
                 Err(ItemError::new(
                     kind,
                     match kind {
-                        NotFound => format!("bucket {bucket:?} does not exist ({})", failure.error),
-                        AccessDenied => format!(
-                            "access to bucket {bucket:?} denied: check the credentials ({})",
-                            failure.error
+                        NotFound => format!(
+                            "bucket {bucket:?} does not exist ({}): create it or fix --out",
+                            failure.error.message
                         ),
-                        _ => format!("cannot reach the S3 store: {}", failure.error),
+                        AccessDenied => format!(
+                            "access to bucket {bucket:?} denied ({}): check the credentials \
+                             (--profile, AWS_PROFILE) and the bucket policy",
+                            failure.error.message
+                        ),
+                        _ => format!(
+                            "cannot reach the S3 store ({}): check --s3-endpoint, \
+                             AWS_ENDPOINT_URL and the network",
+                            failure.error.message
+                        ),
                     },
                 ))
             }
