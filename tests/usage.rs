@@ -527,8 +527,8 @@ fn a_rerun_with_other_sampling_leaves_exactly_the_records_frames_and_uris_are_ab
     let b_before = jpegs("b");
     assert_eq!(
         jpegs("a"),
-        3 + 1,
-        "fire2 is 2.1 s long: frames at 0, 1 and 2 s"
+        3 + 2,
+        "fire2 is 2.1 s long: frames at 0, 1 and 2 s, plus the thumbnail and the contact sheet"
     );
     run(&["--fps", "2", "--max-seconds", "1", "in/a.mp4"]);
     let records = read_jsonl(&tmp.path().join("out/records.jsonl"));
@@ -551,7 +551,7 @@ fn a_rerun_with_other_sampling_leaves_exactly_the_records_frames_and_uris_are_ab
                 .unwrap()
                 .to_string()
         })
-        .chain(["thumbnail.jpg".to_string()])
+        .chain(["thumbnail.jpg".to_string(), "contact_sheet.jpg".to_string()])
         .collect();
     expected.sort();
     assert_eq!(

@@ -250,6 +250,10 @@ fn open_input(data: &VideoData, deadline: Deadline) -> Result<Input, ItemError> 
         move || Instant::now() >= deadline_at,
     )
     .map_err(|err| match err {
+        // interrupted while probing, FFmpeg may report the cut-short read as invalid data
+        _ if deadline.passed() => {
+            ItemError::new(ErrorKind::Timeout, "opening the container: deadline passed")
+        }
         ffmpeg::Error::InvalidData => ItemError::new(
             ErrorKind::Unreadable,
             "not a video container FFmpeg recognises (invalid data, or the index such as the \
