@@ -11,21 +11,6 @@ use common::*;
 use serde_json::Value;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-
-fn ff(args: &[&str]) {
-    let out = Command::new("ffmpeg")
-        .args(["-nostdin", "-v", "error", "-y"])
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("ffmpeg runs");
-    assert!(
-        out.status.success(),
-        "ffmpeg {args:?}: {} (the HDR clips need ffmpeg with zscale, i.e. libzimg)",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 fn s(p: &Path) -> String {
     p.display().to_string()
@@ -34,7 +19,7 @@ fn s(p: &Path) -> String {
 /// 2 s of Big Buck Bunny at 320x180, H.264, tagged BT.709: the SDR scene.
 fn sdr_clip(dir: &Path) -> PathBuf {
     let out = dir.join("sdr.mp4");
-    ff(&[
+    ffmpeg(&[
         "-ss",
         "10",
         "-i",
@@ -76,7 +61,7 @@ fn ten_bit(sdr: &Path, trc: &str, out: &Path) {
             "bt2020nc",
         )
     };
-    ff(&[
+    ffmpeg(&[
         "-i",
         &s(sdr),
         "-vf",

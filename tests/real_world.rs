@@ -13,21 +13,7 @@ use common::*;
 use serde_json::Value;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-
-fn ff(args: &[&str]) {
-    let out = Command::new("ffmpeg")
-        .args(["-nostdin", "-v", "error", "-y"])
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("ffmpeg runs");
-    assert!(
-        out.status.success(),
-        "ffmpeg {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+use std::process::Command;
 
 fn s(p: &Path) -> String {
     p.display().to_string()
@@ -182,7 +168,7 @@ fn check(video: &Path, expect: &Expect, scratch: &Path) -> Value {
 /// Video-only copy of a sample (the trims below cut the video stream alone).
 fn video_only(sample_name: &str, dir: &Path) -> PathBuf {
     let out = dir.join(format!("v_{sample_name}"));
-    ff(&[
+    ffmpeg(&[
         "-i",
         &s(&sample(sample_name)),
         "-map",
@@ -197,7 +183,7 @@ fn video_only(sample_name: &str, dir: &Path) -> PathBuf {
 /// `ffmpeg -ss AT -i SRC -c copy`: a trim without re-encoding, which MP4 writes as an edit list
 /// that hides the frames between the keyframe before AT and AT.
 fn trim(src: &Path, at: &str, out: &Path) {
-    ff(&["-ss", at, "-i", &s(src), "-c", "copy", &s(out)]);
+    ffmpeg(&["-ss", at, "-i", &s(src), "-c", "copy", &s(out)]);
 }
 
 #[test]
@@ -267,7 +253,7 @@ fn containers_without_pts_plan_on_the_times_frames_come_out_with() {
         args.extend(["-threads", "1"]);
         let clip_s = s(&clip);
         args.push(&clip_s);
-        ff(&args);
+        ffmpeg(&args);
         let rec = check(&clip, &UPRIGHT, dir);
         assert_eq!(rec["derived"]["frames"].as_array().unwrap().len(), 5);
     }
@@ -310,7 +296,7 @@ fn rotations_mirrors_and_mp4_layouts_that_work() {
     let dir = tmp.path();
     // 4 s, 320x180, H.264 with B-frames, no audio: the base for the layouts and matrices
     let base = dir.join("base.mp4");
-    ff(&[
+    ffmpeg(&[
         "-i",
         &s(&sample("chaplin.mp4")),
         "-t",
@@ -406,7 +392,7 @@ fn rotations_mirrors_and_mp4_layouts_that_work() {
         let mut args = vec!["-i".to_string(), s(&base), "-c".into(), "copy".into()];
         args.extend(extra.iter().map(|a| a.to_string()));
         args.push(s(&out));
-        ff(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        ffmpeg(&args.iter().map(String::as_str).collect::<Vec<_>>());
         out
     };
     let fragmented = copy("fragmented.mp4", &["-movflags", "frag_keyframe+empty_moov"]);

@@ -93,6 +93,22 @@ where
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", reelframe_bin().display()))
 }
 
+/// Runs the `ffmpeg` CLI with `args` (quiet, overwriting, no stdin) and fails the test, with
+/// ffmpeg's own error, if it fails: for tests that make their clips at test time.
+pub fn ffmpeg(args: &[&str]) {
+    let out = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-y"])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("ffmpeg runs");
+    assert!(
+        out.status.success(),
+        "ffmpeg {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 // ---------------------------------------------------------------------------
 // ffprobe
 // ---------------------------------------------------------------------------
