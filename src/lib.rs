@@ -66,6 +66,7 @@ pub mod commands;
 pub mod config;
 pub mod error;
 pub mod files;
+pub mod gallery;
 pub mod logging;
 pub mod pipeline;
 pub mod serve;

@@ -4,7 +4,8 @@ use clap::{CommandFactory, FromArgMatches};
 use reelframe::cli::{Cli, ColorChoice, Command};
 use reelframe::commands;
 use reelframe::config::{
-    BenchConfig, ExtractConfig, InspectConfig, MergeConfig, ServeConfig, SimilarConfig,
+    BenchConfig, ExtractConfig, GalleryConfig, InspectConfig, MergeConfig, ServeConfig,
+    SimilarConfig,
 };
 use std::io::IsTerminal;
 
@@ -62,6 +63,10 @@ fn run(cli: Cli, styled: bool) -> anyhow::Result<i32> {
         Command::Similar(args) => {
             init(0, false, styled);
             commands::similar::run(&SimilarConfig::from_args(&args)?)
+        }
+        Command::Gallery(args) => {
+            init(0, false, styled);
+            commands::gallery::run(&GalleryConfig::from_args(&args)?)
         }
         Command::Completions { shell } => {
             let mut command = Cli::command();

@@ -1,9 +1,11 @@
 //! Command-line arguments (clap derive): every flag of every command. Parsed once, then checked
 //! into a configuration by `config.rs`; nothing else reads them.
 
+mod gallery;
 mod serve;
 mod similar;
 
+pub use gallery::GalleryArgs;
 pub use serve::ServeArgs;
 pub use similar::SimilarArgs;
 
@@ -153,6 +155,9 @@ pub enum Command {
     Man,
     /// Group near-duplicate videos by their vPDQ hashes (records from `extract --hashes pdq`).
     Similar(SimilarArgs),
+    /// Write a static review site for a run's records: one row per video, filters by status
+    /// and error kind, a page per video with every frame, near-duplicate groups.
+    Gallery(Box<GalleryArgs>),
     /// Answer the Frame Retrieval Service call (`POST /store_video_frames`) over HTTP.
     Serve(Box<ServeArgs>),
     /// A decoder process (started by `extract`; reads jobs on stdin, answers on stdout).
@@ -443,6 +448,14 @@ pub struct NetworkArgs {
     #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = units::size)]
     pub spill_above: u64,
 
+    /// How to reach S3.
+    #[command(flatten)]
+    pub s3: S3Args,
+}
+
+/// How to reach S3: endpoint, addressing, region, credentials, and the public base URL.
+#[derive(Debug, Clone, Args)]
+pub struct S3Args {
     /// An S3-compatible endpoint (`http://127.0.0.1:9000`) [default: AWS_ENDPOINT_URL, else
     /// AWS itself].
     #[arg(long, value_name = "URL", value_parser = http_url, help_heading = "S3")]
@@ -466,8 +479,8 @@ pub struct NetworkArgs {
     #[arg(long, conflicts_with = "profile", help_heading = "S3")]
     pub no_sign_request: bool,
 
-    /// Write record URIs as BASE/<key> instead of s3://bucket/<key>, for a bucket served over
-    /// HTTPS (e.g. `https://cdn.example.com/frames`).
+    /// A bucket served over HTTPS (e.g. `https://cdn.example.com/frames`): record URIs (extract,
+    /// serve) and gallery links read BASE/<key> instead of s3://bucket/<key>.
     #[arg(long, value_name = "BASE", value_parser = http_url, help_heading = "S3")]
     pub public_url_base: Option<String>,
 }

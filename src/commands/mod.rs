@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod extract;
+pub mod gallery;
 pub mod inspect;
 mod interrupt;
 pub mod merge;

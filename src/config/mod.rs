@@ -2,18 +2,20 @@
 //! types and never sees a raw string.
 
 mod bench;
+mod gallery;
 mod inspect;
 mod merge;
 mod serve;
 mod similar;
 
 pub use bench::BenchConfig;
+pub use gallery::{GalleryConfig, LinkMode};
 pub use inspect::InspectConfig;
 pub use merge::MergeConfig;
 pub use serve::ServeConfig;
 pub use similar::SimilarConfig;
 
-use crate::cli::{ExtractArgs, InputFormat, NetworkArgs, RecordsFormat, SamplingArgs};
+use crate::cli::{ExtractArgs, InputFormat, NetworkArgs, RecordsFormat, S3Args, SamplingArgs};
 use crate::files::safe_segment;
 use crate::pipeline::encode::SizeSpec;
 use crate::pipeline::extract::{ExtractOptions, Hashes};
@@ -103,15 +105,20 @@ pub fn network_from_args(args: &NetworkArgs, max_bytes: u64) -> Result<NetworkCo
                 ..RetryPolicy::default()
             },
         },
-        s3: S3Settings {
-            endpoint: args.s3_endpoint.clone(),
-            path_style: args.s3_path_style,
-            region: args.s3_region.clone(),
-            profile: args.profile.clone(),
-            unsigned: args.no_sign_request,
-        },
-        public_url_base: args.public_url_base.clone(),
+        s3: s3_settings(&args.s3),
+        public_url_base: args.s3.public_url_base.clone(),
     })
+}
+
+/// The S3 flags as settings.
+pub fn s3_settings(args: &S3Args) -> S3Settings {
+    S3Settings {
+        endpoint: args.s3_endpoint.clone(),
+        path_style: args.s3_path_style,
+        region: args.s3_region.clone(),
+        profile: args.profile.clone(),
+        unsigned: args.no_sign_request,
+    }
 }
 
 /// A checked `extract` configuration.

@@ -1,0 +1,66 @@
+//! `reelframe gallery`: a static review site for a run's records.
+
+use crate::config::{GalleryConfig, LinkMode};
+use crate::gallery::links::{Links, S3Links};
+use crate::gallery::presign::S3Presigner;
+use crate::gallery::series::Series;
+use crate::gallery::{self, GalleryReport};
+use anyhow::Context;
+use std::time::Instant;
+
+/// Runs `gallery`; exit code 0 once the pages are written (warnings say what is missing).
+pub fn run(config: &GalleryConfig) -> anyhow::Result<i32> {
+    let started = Instant::now();
+    let root = gallery::prepare(&config.out)?;
+    let s3 = match &config.links {
+        LinkMode::None => S3Links::None,
+        LinkMode::PublicBase(base) => S3Links::PublicBase(base.clone()),
+        LinkMode::Presign(settings, expires) => {
+            let signer = S3Presigner::new(settings).context("--presign")?;
+            S3Links::Presigned(Box::new(signer), *expires)
+        }
+    };
+    let links = Links::new(root.clone(), s3);
+    let report = gallery::build(&config.records, &root, &links, &config.options)?;
+    eprintln!(
+        "gallery: {} in {} pages, {:.1} s; open {}",
+        summary(&report),
+        report.pages,
+        started.elapsed().as_secs_f64(),
+        root.join("index.html").display()
+    );
+    warn(&report);
+    Ok(0)
+}
+
+fn summary(report: &GalleryReport) -> String {
+    let count = |s: Series| report.counts.get(&s).copied().unwrap_or(0);
+    format!(
+        "{} videos ({} ok, {} failed, {} duplicate), {} near-duplicate group{}",
+        report.records,
+        count(Series::Ok),
+        count(Series::Failed),
+        count(Series::Duplicate),
+        report.groups,
+        if report.groups == 1 { "" } else { "s" }
+    )
+}
+
+fn warn(report: &GalleryReport) {
+    if let (n @ 1.., Some(first)) = &report.skipped {
+        eprintln!("gallery: {n} lines are not records and were left out (first: {first})");
+    }
+    if let (n @ 1.., Some(first)) = &report.missing {
+        eprintln!(
+            "gallery: {n} pictures the records name are not on disk (first: {first}); \
+             were frames moved or deleted after the run?"
+        );
+    }
+    if report.unlinked > 0 {
+        eprintln!(
+            "gallery: {} pictures are in S3 and shown without a link: pass --presign 1h (signed \
+             with your credentials) or --public-url-base BASE",
+            report.unlinked
+        );
+    }
+}
