@@ -4,9 +4,8 @@
 
 mod common;
 
-use common::{
-    read_jsonl, run_reelframe, sample, samples_dir, write_jsonl,
-};
+use common::s3_server::S3Server;
+use common::{read_jsonl, reelframe_command, run_reelframe, sample, samples_dir, write_jsonl};
 use scraper::{Html, Selector};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -94,7 +93,11 @@ fn pages(root: &Path) -> BTreeMap<String, Html> {
             if path.is_dir() {
                 dirs.push(path);
             } else if path.extension().is_some_and(|e| e == "html") {
-                let name = path.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+                let name = path
+                    .strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
                 found.insert(name, parse(&path));
             }
         }
@@ -129,7 +132,11 @@ fn every_record_is_shown_with_working_links() {
     let out = extract_run(dir.path());
     let records = read_jsonl(&out.join("records.jsonl"));
     let root = dir.path().join("review");
-    let run = gallery(&[out.join("records.jsonl").to_str().unwrap(), "-o", root.to_str().unwrap()]);
+    let run = gallery(&[
+        out.join("records.jsonl").to_str().unwrap(),
+        "-o",
+        root.to_str().unwrap(),
+    ]);
     assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
     let count = |status: &str| records.iter().filter(|r| r["status"] == status).count();
     assert!(
@@ -181,17 +188,30 @@ fn every_record_is_shown_with_working_links() {
 
     // no script anywhere, and every relative link and picture is a file that exists
     let all = pages(&root);
-    assert_eq!(all.len(), 1 + lists.len() + 1 + records.len() + 1, "{:?}", all.keys());
+    assert_eq!(
+        all.len(),
+        1 + lists.len() + 1 + records.len() + 1,
+        "{:?}",
+        all.keys()
+    );
     let mut pictures = 0;
     for (name, page) in &all {
         assert_eq!(page.select(&sel("script")).count(), 0, "{name}");
         for a in page.select(&sel("a[href]")) {
             let target = resolve(&root, page, a.value().attr("href").unwrap());
-            assert!(target.is_file(), "{name}: {} is not a file", target.display());
+            assert!(
+                target.is_file(),
+                "{name}: {} is not a file",
+                target.display()
+            );
         }
         for img in page.select(&sel("img")) {
             let target = resolve(&root, page, img.value().attr("src").unwrap());
-            assert!(target.is_file(), "{name}: {} is not a file", target.display());
+            assert!(
+                target.is_file(),
+                "{name}: {} is not a file",
+                target.display()
+            );
             assert_eq!(img.value().attr("loading"), Some("lazy"), "{name}");
             pictures += 1;
         }
@@ -202,7 +222,10 @@ fn every_record_is_shown_with_working_links() {
     for (n, record) in records.iter().enumerate() {
         let page = &all[&format!("v/{}.html", n + 1)];
         let row = page.select(&sel("article.row")).next().unwrap();
-        assert_eq!(row.value().attr("data-content-id"), record["content_id"].as_str());
+        assert_eq!(
+            row.value().attr("data-content-id"),
+            record["content_id"].as_str()
+        );
         let frames: Vec<PathBuf> = page
             .select(&sel(".frames img"))
             .map(|img| resolve(&root, page, img.value().attr("src").unwrap()))
@@ -210,12 +233,20 @@ fn every_record_is_shown_with_working_links() {
             .collect();
         let expected: Vec<PathBuf> = record["derived"]["frames"]
             .as_array()
-            .map(|f| f.iter().map(|f| canonical(f["uri"].as_str().unwrap())).collect())
+            .map(|f| {
+                f.iter()
+                    .map(|f| canonical(f["uri"].as_str().unwrap()))
+                    .collect()
+            })
             .unwrap_or_default();
         assert_eq!(frames, expected, "{}", record["content_id"]);
         let text = page.root_element().text().collect::<String>();
         if let Some(message) = record["error"]["message"].as_str() {
-            assert!(text.contains(message), "{}: {message}", record["content_id"]);
+            assert!(
+                text.contains(message),
+                "{}: {message}",
+                record["content_id"]
+            );
         }
         if let Some(sheet) = record["derived"]["contact_sheet"]["uri"].as_str() {
             let shown = page.select(&sel(".sheet-full img")).next().unwrap();
@@ -258,7 +289,13 @@ fn pages_hold_each_record_once_and_a_rerun_replaces_them() {
     let records = dir.path().join("many.jsonl");
     many_records(&template, 25, &records);
     let root = dir.path().join("g");
-    let run = gallery(&[records.to_str().unwrap(), "-o", root.to_str().unwrap(), "--page-size", "10"]);
+    let run = gallery(&[
+        records.to_str().unwrap(),
+        "-o",
+        root.to_str().unwrap(),
+        "--page-size",
+        "10",
+    ]);
     assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
     let expected: Vec<String> = (0..25).map(|i| format!("v{i:04}")).collect();
     assert_eq!(list_ids(&root, "index.html"), expected);
@@ -269,7 +306,11 @@ fn pages_hold_each_record_once_and_a_rerun_replaces_them() {
     let last = parse(&root.join("p/all-3.html"));
     let prev = last.select(&sel(".pager a[rel=prev]")).next().unwrap();
     assert_eq!(prev.value().attr("href"), Some("p/all-2.html"));
-    assert!(last.root_element().text().collect::<String>().contains("page 3 of 3"));
+    assert!(last
+        .root_element()
+        .text()
+        .collect::<String>()
+        .contains("page 3 of 3"));
     // 25 copies of one video are one near-duplicate group, shown on its page and listed
     let group = parse(&root.join("g/1.html"));
     assert_eq!(group.select(&sel("article.row")).count(), 25);
@@ -282,13 +323,21 @@ fn pages_hold_each_record_once_and_a_rerun_replaces_them() {
     );
 
     // a rerun with larger pages replaces the old pages instead of leaving stale ones
-    let run = gallery(&[records.to_str().unwrap(), "-o", root.to_str().unwrap(), "--no-groups"]);
+    let run = gallery(&[
+        records.to_str().unwrap(),
+        "-o",
+        root.to_str().unwrap(),
+        "--no-groups",
+    ]);
     assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
     assert!(!root.join("p/all-2.html").exists());
     assert!(!root.join("g/1.html").exists());
     assert_eq!(list_ids(&root, "index.html"), expected);
     let index = fs::read_to_string(root.join("index.html")).unwrap();
-    assert!(!index.contains("p/groups-1.html"), "--no-groups shows no groups tab");
+    assert!(
+        !index.contains("p/groups-1.html"),
+        "--no-groups shows no groups tab"
+    );
 
     // a folder holding anything else is refused, and left alone
     let other = dir.path().join("other");
@@ -356,5 +405,190 @@ fn hostile_record_text_stays_text() {
     assert_eq!(
         list_ids(&root, "index.html"),
         [id.to_string(), "7".to_string()]
+    );
+}
+
+#[test]
+fn groups_from_similar_and_missing_pictures() {
+    let dir = tempfile::tempdir().unwrap();
+    let template = one_record(dir.path());
+    let records = dir.path().join("three.jsonl");
+    many_records(&template, 3, &records);
+    // `similar`'s groups give the same pages as grouping in the gallery
+    let groups = dir.path().join("groups.jsonl");
+    let run = run_reelframe([
+        "similar",
+        records.to_str().unwrap(),
+        "-o",
+        groups.to_str().unwrap(),
+    ]);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let (computed, from_file) = (dir.path().join("a"), dir.path().join("b"));
+    for (root, extra) in [(&computed, None), (&from_file, Some(&groups))] {
+        let mut args = vec![records.to_str().unwrap(), "-o", root.to_str().unwrap()];
+        if let Some(g) = extra {
+            args.extend(["--groups", g.to_str().unwrap()]);
+        }
+        let run = gallery(&args);
+        assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    }
+    let members = |root: &Path| -> Vec<String> {
+        parse(&root.join("g/1.html"))
+            .select(&sel("article.row"))
+            .map(|r| r.value().attr("data-content-id").unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(members(&computed), ["v0000", "v0001", "v0002"]);
+    assert_eq!(members(&from_file), members(&computed));
+    // each member's row links its group
+    let index = parse(&computed.join("index.html"));
+    assert_eq!(
+        index.select(&sel("article.row a[href='g/1.html']")).count(),
+        3
+    );
+    // a groups file that is not one is an error naming its line
+    let run = gallery(&[
+        records.to_str().unwrap(),
+        "-o",
+        computed.to_str().unwrap(),
+        "--groups",
+        records.to_str().unwrap(),
+    ]);
+    assert_eq!(run.status.code(), Some(2));
+    assert!(
+        stderr(&run).starts_with(&format!(
+            "reelframe: error: {}:1: not a group from `reelframe similar`",
+            records.display()
+        )),
+        "{}",
+        stderr(&run)
+    );
+
+    // a frame deleted after the run is named, and the gallery is still written
+    let gone = template["derived"]["frames"][1]["uri"].as_str().unwrap();
+    fs::remove_file(gone).unwrap();
+    let run = gallery(&[records.to_str().unwrap(), "-o", computed.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    assert!(
+        stderr(&run).contains(&format!(
+            "gallery: 3 pictures named by the records are not on disk (first: {gone}); were frames moved or deleted after the run?"
+        )),
+        "{}",
+        stderr(&run)
+    );
+}
+
+#[test]
+fn s3_pictures_are_linked_by_public_base_or_presigned() {
+    let s3 = S3Server::start();
+    s3.create_bucket("frames");
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal.jsonl");
+    let run = reelframe_command()
+        .envs(s3.env())
+        .args([
+            "extract",
+            "-q",
+            sample("fire2.mp4").to_str().unwrap(),
+            sample("chaplin.mp4").to_str().unwrap(),
+            "--out",
+            "s3://frames/run",
+            "--s3-path-style",
+            "--journal",
+            journal.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let records = read_jsonl(&journal);
+    let thumbs: Vec<(String, String)> = records
+        .iter()
+        .map(|r| {
+            let uri = r["thumbnail"]["uri"].as_str().unwrap();
+            let key = uri
+                .strip_prefix("s3://frames/")
+                .expect("an s3 URI")
+                .to_string();
+            (key, r["thumbnail"]["blake3"].as_str().unwrap().to_string())
+        })
+        .collect();
+    let thumb_srcs = |root: &Path| -> Vec<String> {
+        parse(&root.join("index.html"))
+            .select(&sel("article.row > a:first-child img"))
+            .map(|i| i.value().attr("src").unwrap().to_string())
+            .collect()
+    };
+    let run_gallery = |root: &Path, extra: &[&str]| -> Output {
+        reelframe_command()
+            .envs(s3.env())
+            .args([
+                "gallery",
+                journal.to_str().unwrap(),
+                "-o",
+                root.to_str().unwrap(),
+            ])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+
+    // without a way to link them, the pictures are placeholders and the fix is named
+    let plain = dir.path().join("plain");
+    let run = run_gallery(&plain, &[]);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    assert!(thumb_srcs(&plain).is_empty());
+    let pictures = 2 * records.len()
+        + records
+            .iter()
+            .map(|r| r["derived"]["frames"].as_array().unwrap().len())
+            .sum::<usize>();
+    assert!(
+        stderr(&run).contains(&format!(
+            "gallery: {pictures} pictures are in S3 and shown without a link: pass --presign 1h (signed with your credentials) or --public-url-base BASE"
+        )),
+        "{}",
+        stderr(&run)
+    );
+
+    // a public base stands for s3://bucket
+    let public = dir.path().join("public");
+    let run = run_gallery(
+        &public,
+        &["--public-url-base", "https://cdn.example/frames/"],
+    );
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let expected: Vec<String> = thumbs
+        .iter()
+        .map(|(k, _)| format!("https://cdn.example/frames/{k}"))
+        .collect();
+    assert_eq!(thumb_srcs(&public), expected);
+
+    // presigned URLs fetch the very bytes the record hashed, with no credentials
+    let signed = dir.path().join("signed");
+    let run = run_gallery(&signed, &["--presign", "1h", "--s3-path-style"]);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let srcs = thumb_srcs(&signed);
+    assert_eq!(srcs.len(), thumbs.len());
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    for (src, (key, blake3)) in srcs.iter().zip(&thumbs) {
+        assert!(
+            src.starts_with(&format!("{}/frames/{key}?", s3.endpoint())),
+            "{src}"
+        );
+        assert!(src.contains("X-Amz-Signature="), "{src}");
+        let body = runtime.block_on(async {
+            let answer = client.get(src).send().await.unwrap();
+            assert_eq!(answer.status(), 200, "{src}");
+            answer.bytes().await.unwrap()
+        });
+        assert_eq!(blake3::hash(&body).to_hex().as_str(), blake3);
+    }
+    // the longest validity S3 accepts is a week
+    let run = run_gallery(&signed, &["--presign", "8d"]);
+    assert_eq!(run.status.code(), Some(2));
+    assert_eq!(
+        stderr(&run),
+        "reelframe: error: --presign 8days is longer than S3 allows: at most 7d\n"
     );
 }

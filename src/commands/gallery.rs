@@ -48,19 +48,32 @@ fn summary(report: &GalleryReport) -> String {
 
 fn warn(report: &GalleryReport) {
     if let (n @ 1.., Some(first)) = &report.skipped {
-        eprintln!("gallery: {n} lines are not records and were left out (first: {first})");
+        eprintln!(
+            "gallery: {} not records and were left out (first: {first})",
+            plural(*n, "line is", "lines are")
+        );
     }
     if let (n @ 1.., Some(first)) = &report.missing {
         eprintln!(
-            "gallery: {n} pictures the records name are not on disk (first: {first}); \
-             were frames moved or deleted after the run?"
+            "gallery: {} not on disk (first: {first}); \
+             were frames moved or deleted after the run?",
+            plural(
+                *n,
+                "picture named by the records is",
+                "pictures named by the records are"
+            )
         );
     }
     if report.unlinked > 0 {
         eprintln!(
-            "gallery: {} pictures are in S3 and shown without a link: pass --presign 1h (signed \
+            "gallery: {} in S3 and shown without a link: pass --presign 1h (signed \
              with your credentials) or --public-url-base BASE",
-            report.unlinked
+            plural(report.unlinked, "picture is", "pictures are")
         );
     }
+}
+
+/// "1 line is", "2 lines are".
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
