@@ -311,6 +311,15 @@ fn pages_hold_each_record_once_and_a_rerun_replaces_them() {
         .text()
         .collect::<String>()
         .contains("page 3 of 3"));
+    // a video's page leads to its list page and to the videos before and after it
+    let video = parse(&root.join("v/12.html"));
+    let links: Vec<&str> = video
+        .select(&sel(".pager a"))
+        .map(|a| a.value().attr("href").unwrap())
+        .collect();
+    assert_eq!(links, ["p/all-2.html", "v/11.html", "v/13.html"]);
+    let last = parse(&root.join("v/25.html"));
+    assert_eq!(last.select(&sel(".pager a[rel=next]")).count(), 0);
     // 25 copies of one video are one near-duplicate group, shown on its page and listed
     let group = parse(&root.join("g/1.html"));
     assert_eq!(group.select(&sel("article.row")).count(), 25);

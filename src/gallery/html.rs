@@ -185,6 +185,16 @@ pub fn row(view: &RowView) -> Markup {
     }
 }
 
+/// Where a video's page leads: the list page holding its row, the videos before and after.
+pub struct Around {
+    /// The page of every video that lists it.
+    pub list: String,
+    /// The previous video's page.
+    pub prev: Option<String>,
+    /// The next video's page.
+    pub next: Option<String>,
+}
+
 /// A frame on a video's page.
 pub struct FrameView {
     /// The picture.
@@ -194,8 +204,18 @@ pub struct FrameView {
 }
 
 /// The body of a video's page: its row, facts, contact sheet at full width, every frame.
-pub fn video_body(view: &RowView, facts: &[(String, String)], frames: &[FrameView]) -> Markup {
+pub fn video_body(
+    view: &RowView,
+    around: &Around,
+    facts: &[(String, String)],
+    frames: &[FrameView],
+) -> Markup {
     html! {
+        div.pager {
+            a href=(around.list) { "↑ list" }
+            @if let Some(prev) = &around.prev { a rel="prev" href=(prev) { "‹ previous video" } }
+            @if let Some(next) = &around.next { a rel="next" href=(next) { "next video ›" } }
+        }
         (row(view))
         table.facts-table {
             @for (name, value) in facts { tr { td.muted { (name) } td { (value) } } }

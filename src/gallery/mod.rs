@@ -280,7 +280,7 @@ pub fn build(
                 .then(|| scan.groups.get(&record.content_id))
                 .flatten();
             let view = row_view(&record, row_no, links, membership, &mut report);
-            write_video_page(&mut site, &record, &view, links, &mut report)?;
+            write_video_page(&mut site, row_no, &record, &view, links, &mut report)?;
             let markup = html::row(&view);
             for series in Series::of(record.status(), record.error_kind()) {
                 let Some(pages) = lists.get_mut(&series) else {
@@ -391,6 +391,7 @@ fn row_view(
 
 fn write_video_page(
     site: &mut Site,
+    row_no: usize,
     record: &ShownRecord,
     view: &RowView,
     links: &Links,
@@ -424,13 +425,14 @@ fn write_video_page(
             Some(html::FrameView { picture, caption })
         })
         .collect();
+    let around = html::Around {
+        list: Series::All.page_path(row_no.div_ceil(site.options.page_size.max(1))),
+        prev: (row_no > 1).then(|| format!("v/{}.html", row_no - 1)),
+        next: (row_no < site.scan.records).then(|| format!("v/{}.html", row_no + 1)),
+    };
     let title = format!("{} · {}", site.options.title, record.content_id);
-    site.write(
-        &view.page,
-        &title,
-        None,
-        html::video_body(view, &facts, &frames),
-    )
+    let body = html::video_body(view, &around, &facts, &frames);
+    site.write(&view.page, &title, None, body)
 }
 
 fn write_groups(
