@@ -120,7 +120,7 @@ pub struct Shown {
 pub fn image(picture: Option<&Shown>, alt: &str) -> Markup {
     html! {
         @match picture {
-            Some(p) => img src=(p.href.url) loading="lazy" decoding="async" alt=(alt)
+            Some(p) => img src=(p.href.url) loading="lazy" alt=(alt)
                 width=[p.width] height=[p.height];
             None => div.noimg { "no image" }
         }
