@@ -184,7 +184,7 @@ mod tests {
 
     #[test]
     fn wrong_types_read_as_absent() {
-        let r = record(r#"{"content_id": 42, "status": 7, "thumbnail": "x", "derived": {"frames": [{"uri": "/a.jpg", "pts_ms": 1000}, {"no": 1}], "video": []}}"#).unwrap();
+        let r = record(r#"{"content_id": 42, "status": 7, "thumbnail": "x", "derived": {"frames": [{"uri": "/a.jpg", "pts_ms": 1000}, {"no": 1}], "video": "x"}}"#).unwrap();
         assert_eq!(r.content_id, "42");
         assert_eq!(r.status(), "unknown");
         assert!(r.thumbnail.is_none());
