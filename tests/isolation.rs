@@ -243,3 +243,67 @@ fn decoding_in_a_process_gives_the_same_records_as_in_process() {
     assert!(runs[0].len() >= 10);
     assert_eq!(runs[0], runs[1]);
 }
+
+/// The Landlock ABI the running kernel offers (0 when none), asked the way the kernel documents:
+/// `landlock_create_ruleset(NULL, 0, LANDLOCK_CREATE_RULESET_VERSION)`.
+fn landlock_abi() -> i64 {
+    // SAFETY: with a null attribute pointer, size 0 and the VERSION flag the call reads no
+    // memory and only returns the ABI version (or -1 with errno).
+    let abi = unsafe {
+        libc::syscall(
+            libc::SYS_landlock_create_ruleset,
+            std::ptr::null::<u8>(),
+            0usize,
+            1u32,
+        )
+    };
+    abi.max(0)
+}
+
+#[test]
+fn a_hijacked_decoder_can_neither_write_files_nor_connect_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    let probe = tmp.path().join("escaped.txt");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let abi = landlock_abi();
+    for (n, fault) in [
+        format!("write:fire2:{}", s(&probe)),
+        format!("connect:fire2:{addr}"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let out = tmp.path().join(format!("out{n}"));
+        let run = reelframe_command()
+            .args(["extract", "-q", &s(&sample("fire2.mp4")), "-o", &s(&out)])
+            .env("REELFRAME_FAULT", fault)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(0), "{stderr}");
+        // the hook ran in the decoder process and reported what it tried
+        let (what, target) = fault.split_once(":fire2:").unwrap();
+        let line = stderr
+            .lines()
+            .find(|l| l.starts_with(&format!("fault hook: {what} {target}: ")))
+            .unwrap_or_else(|| panic!("the fault hook did not run: {stderr}"));
+        let needed = if what == "write" { 1 } else { 4 };
+        if abi < needed {
+            eprintln!("this kernel's Landlock ABI is {abi}: {what} is not confined here ({line})");
+            continue;
+        }
+        assert!(
+            line.contains("Err(") && line.contains("PermissionDenied"),
+            "{line}"
+        );
+        // and the records are as without the attempt
+        let records = records_by_id(&out.join("records.jsonl"));
+        assert_eq!(records["fire2"]["status"], "ok");
+    }
+    assert!(!probe.exists(), "a decoder wrote {}", probe.display());
+    if abi >= 4 {
+        assert!(listener.accept().is_err(), "a decoder connected to {addr}");
+    }
+}

@@ -56,6 +56,13 @@ pub fn run() -> io::Result<i32> {
         // is replaced.
         unsafe { libc::signal(signal, libc::SIG_DFL) };
     }
+    // before any thread starts, so every thread of the decoder is confined
+    // (an old kernel without Landlock is not an error: it gives a status of not enforced)
+    if let Err(err) = crate::pipeline::isolate::sandbox::confine() {
+        eprintln!(
+            "reelframe: warning: decoder processes run without their Landlock sandbox: {err}"
+        );
+    }
     crate::pipeline::demux::init_ffmpeg(false);
     let mut input = BufReader::new(io::stdin().lock());
     let out = Arc::new(Mutex::new(BufWriter::new(io::stdout())));
@@ -133,6 +140,22 @@ fn fault_injection(content_id: &str) {
             unsafe { libc::raise(libc::SIGSEGV) };
         }
         Some(("abort", id)) if id == content_id => std::process::abort(),
+        // `write:ID:PATH` and `connect:ID:ADDR` try what a hijacked decoder would, and say on
+        // stderr whether the sandbox let them
+        Some(("write", rest)) => match rest.split_once(':') {
+            Some((id, path)) if id == content_id => {
+                let result = std::fs::write(path, b"written by a decoder");
+                eprintln!("fault hook: write {path}: {result:?}");
+            }
+            _ => {}
+        },
+        Some(("connect", rest)) => match rest.split_once(':') {
+            Some((id, addr)) if id == content_id => {
+                let result = std::net::TcpStream::connect(addr).map(|_| ());
+                eprintln!("fault hook: connect {addr}: {result:?}");
+            }
+            _ => {}
+        },
         _ => {}
     }
 }

@@ -7,11 +7,13 @@ out-of-memory killer) or hangs past the item's deadline costs its current item a
 `decoder_crashed` record; the next item starts a new decoder and the run goes on.
 
 Decoder processes start with a scrubbed environment (no AWS or other credentials: they store
-nothing, the main process does) and read only what they are sent: a local file's path, or the
-video itself over the pipe.
+nothing, the main process does), confine themselves with Landlock ([`sandbox`]: no file
+writes, no network) before reading anything, and read only what they are sent: a local file's
+path, or the video itself over the pipe.
 */
 
 pub mod protocol;
+pub mod sandbox;
 
 /// Ends this thread's decoder process, if it has one, and waits for it to exit.
 pub fn stop_decoder() {
