@@ -141,7 +141,7 @@ fn every_record_is_shown_with_working_links() {
     let count = |status: &str| records.iter().filter(|r| r["status"] == status).count();
     assert!(
         stderr(&run).starts_with(&format!(
-            "gallery: {} videos ({} ok, {} failed, {} duplicate), 1 near-duplicate group in ",
+            "gallery: {} videos: {} ok, {} failed, {} duplicate; 1 near-duplicate group; ",
             records.len(),
             count("ok"),
             count("failed"),

@@ -3,7 +3,6 @@
 use crate::config::{GalleryConfig, LinkMode};
 use crate::gallery::links::{Links, S3Links};
 use crate::gallery::presign::S3Presigner;
-use crate::gallery::series::Series;
 use crate::gallery::{self, GalleryReport};
 use anyhow::Context;
 use std::time::Instant;
@@ -23,27 +22,14 @@ pub fn run(config: &GalleryConfig) -> anyhow::Result<i32> {
     let links = Links::new(root.clone(), s3);
     let report = gallery::build(&config.records, &root, &links, &config.options)?;
     eprintln!(
-        "gallery: {} in {} pages, {:.1} s; open {}",
-        summary(&report),
+        "gallery: {}; {} pages in {:.1} s; open {}",
+        report.summary(),
         report.pages,
         started.elapsed().as_secs_f64(),
         root.join("index.html").display()
     );
     warn(&report);
     Ok(0)
-}
-
-fn summary(report: &GalleryReport) -> String {
-    let count = |s: Series| report.counts.get(&s).copied().unwrap_or(0);
-    format!(
-        "{} videos ({} ok, {} failed, {} duplicate), {} near-duplicate group{}",
-        report.records,
-        count(Series::Ok),
-        count(Series::Failed),
-        count(Series::Duplicate),
-        report.groups,
-        if report.groups == 1 { "" } else { "s" }
-    )
 }
 
 fn warn(report: &GalleryReport) {

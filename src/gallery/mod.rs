@@ -104,6 +104,22 @@ pub struct GalleryReport {
     pub unlinked: usize,
 }
 
+impl GalleryReport {
+    /// "12 videos: 10 ok, 2 failed, 0 duplicate; 1 near-duplicate group".
+    pub fn summary(&self) -> String {
+        let count = |s: Series| self.counts.get(&s).copied().unwrap_or(0);
+        format!(
+            "{} videos: {} ok, {} failed, {} duplicate; {} near-duplicate group{}",
+            self.records,
+            count(Series::Ok),
+            count(Series::Failed),
+            count(Series::Duplicate),
+            self.groups,
+            if self.groups == 1 { "" } else { "s" }
+        )
+    }
+}
+
 /// Makes `root` ready for a gallery: creates it, or empties the pages of an earlier gallery
 /// there; refuses a folder that holds anything else. Returns its canonical path.
 pub fn prepare(root: &Path) -> Result<PathBuf, GalleryError> {
@@ -228,21 +244,11 @@ pub fn build(
         skipped: scan.skipped.clone(),
         ..Default::default()
     };
-    let count = |s: Series| scan.counts.get(&s).copied().unwrap_or(0);
-    let summary = format!(
-        "{} videos: {} ok, {} failed, {} duplicate; {} near-duplicate group{}",
-        scan.records,
-        count(Series::Ok),
-        count(Series::Failed),
-        count(Series::Duplicate),
-        scan.group_count,
-        if scan.group_count == 1 { "" } else { "s" }
-    );
     let mut site = Site {
         root,
         options,
         scan: &scan,
-        summary,
+        summary: report.summary(),
         pages_written: 0,
     };
     let page_size = options.page_size.max(1);
