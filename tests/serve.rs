@@ -26,11 +26,16 @@ struct Server {
 
 impl Server {
     fn start(args: &[&str]) -> Server {
+        Server::start_with_env(args, &[])
+    }
+
+    fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Server {
         let scratch = tempfile::tempdir().unwrap();
         let log = scratch.path().join("serve.log");
         let mut child = reelframe_command()
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(args)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
@@ -710,4 +715,26 @@ async fn the_token_is_enforced_and_other_interfaces_need_one() {
         err.contains("--token") && err.contains("--insecure-no-auth"),
         "{err}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_decoder_that_crashes_costs_its_request_not_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let samples = samples_dir();
+    // the test-only fault hook makes the decoder process of item `boom` die of SIGSEGV
+    let server = Server::start_with_env(
+        &["--out", &s(&out), "--allow-root", &s(&samples), "-q"],
+        &[("REELFRAME_FAULT", "segv:boom")],
+    );
+    let video = s(&samples.join("fire2.mp4"));
+    let (status, _, body) = server.post(&request(&video, "boom")).await;
+    assert_eq!(status, 500, "{body}");
+    let (kind, message) = error_of(&body);
+    assert_eq!(kind, "decoder_crashed");
+    assert!(message.contains("SIGSEGV"), "{message}");
+    // the server lives on, and the next request gets a new decoder
+    let (status, source, body) = server.post(&request(&video, "fine")).await;
+    assert_eq!((status, source.as_str()), (200, "decoded"), "{body}");
+    assert_eq!(body["derived"]["frames"].as_array().unwrap().len(), 3);
 }

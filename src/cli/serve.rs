@@ -70,6 +70,12 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N")]
     pub decode_threads: Option<usize>,
 
+    /// Where libavcodec runs: `process` decodes in supervised, sandboxed decoder processes (a
+    /// hostile or crashing video costs its request a 500 `decoder_crashed`, never the server);
+    /// `off` decodes in the server's process.
+    #[arg(long, value_enum, default_value = "process")]
+    pub isolate: super::Isolate,
+
     /// Frames and thumbnails being written to the store at once, over all requests.
     #[arg(long, value_name = "N", default_value_t = 16)]
     pub upload_concurrency: usize,

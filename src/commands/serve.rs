@@ -3,6 +3,7 @@
 
 use crate::config::{ServeConfig, StoreTarget};
 use crate::pipeline::demux::init_ffmpeg;
+use crate::pipeline::isolate::Isolation;
 use crate::pipeline::net::io_runtime;
 use crate::pipeline::net::s3::LazyClient;
 use crate::pipeline::source::{HttpSource, LocalSource, S3Source, Sources};
@@ -92,12 +93,18 @@ pub fn run(config: &ServeConfig) -> Result<i32> {
             (store, ready)
         }
     };
-    let extractor = Extractor::new(
+    let mut extractor = Extractor::new(
         config.options.clone(),
         Arc::new(sources),
         store,
         runtime.handle().clone(),
     );
+    if config.isolate {
+        extractor = extractor.with_isolation(Isolation {
+            exe: std::env::current_exe().context("finding the reelframe executable")?,
+            max_video_bytes: config.max_bytes,
+        });
+    }
     let state = Arc::new(
         ServeState::new(config.settings.clone(), extractor, ready)
             .context("opening the records journal")?,

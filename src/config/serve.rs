@@ -40,6 +40,8 @@ pub struct ServeConfig {
     pub shutdown_timeout: Duration,
     /// No access log.
     pub quiet: bool,
+    /// Decode in decoder processes.
+    pub isolate: bool,
 }
 
 impl ServeConfig {
@@ -140,6 +142,7 @@ impl ServeConfig {
             shutdown_timeout: flag_duration("--shutdown-timeout", &args.shutdown_timeout)
                 .context("--shutdown-timeout")?,
             quiet: args.quiet,
+            isolate: args.isolate == crate::cli::Isolate::Process,
         })
     }
 }
