@@ -457,8 +457,9 @@ fn ffmpeg(args: &[&str]) {
     );
 }
 
-/// Reposts made with the ffmpeg CLI group with their source under vPDQ's default rule; other
-/// videos do not. Also prints how edits the rule is not made for fare (crop, logo, mirror).
+/// Reposts made with the ffmpeg CLI group with their source under vPDQ's default rule, a mirrored
+/// one (`hflip`) through the mirror hashes and saying so (not with `--no-mirrors`); other videos
+/// do not. Also prints how edits the rule is not made for fare (crop, logo).
 #[test]
 fn similar_groups_reposts_with_their_source() {
     let dir = tempfile::tempdir().unwrap();
@@ -536,11 +537,24 @@ fn similar_groups_reposts_with_their_source() {
         .map(ids)
         .find(|m| m.contains(&"chaplin".to_string()))
         .expect("the source is in a group");
-    for repost in ["lowbitrate", "scaled", "trimmed"] {
+    for repost in ["lowbitrate", "scaled", "trimmed", "mirror"] {
         assert!(
             with_source.contains(&repost.to_string()),
             "{repost} not with its source: {groups:?}"
         );
+    }
+    // "mirrored" is said of the mirror's match, and only of it
+    let source_group = groups
+        .iter()
+        .find(|g| ids(g).contains(&"chaplin".to_string()))
+        .unwrap();
+    let founder = &source_group["members"][0]["content_id"];
+    for m in source_group["members"].as_array().unwrap() {
+        let id = m["content_id"].as_str().unwrap();
+        // relative to the founder: if the mirror founded, the others are its mirrored matches
+        let expected =
+            (id == "mirror") != (founder == "mirror") && m != &source_group["members"][0];
+        assert_eq!(m["mirrored"], expected, "{id} in {source_group}");
     }
     for stranger in ["example", "smpte-2997"] {
         assert!(
@@ -555,6 +569,38 @@ fn similar_groups_reposts_with_their_source() {
     for id in groups.iter().flat_map(ids) {
         assert!(seen.insert(id.clone()), "{id} in two groups");
     }
+    // --no-mirrors: the mirror is left out, the other reposts stay
+    let run = run_reelframe([
+        "similar".as_ref(),
+        records.as_os_str(),
+        "--no-mirrors".as_ref(),
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let plain: Vec<Value> = String::from_utf8_lossy(&run.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let plain_source: Vec<String> = plain
+        .iter()
+        .map(ids)
+        .find(|m| m.contains(&"chaplin".to_string()))
+        .expect("the source is in a group without mirrors");
+    assert!(plain_source.contains(&"lowbitrate".to_string()));
+    assert!(
+        !plain
+            .iter()
+            .map(ids)
+            .any(|m| m.contains(&"mirror".to_string())),
+        "mirror grouped with --no-mirrors: {plain:?}"
+    );
+    assert!(plain
+        .iter()
+        .flat_map(|g| g["members"].as_array().unwrap())
+        .all(|m| m["mirrored"] == false));
     // --against: the known list is the source's record; the reposts match it, strangers not
     let known = dir.path().join("known.jsonl");
     let source_record: Vec<Value> = read_jsonl(&records)
@@ -586,11 +632,15 @@ fn similar_groups_reposts_with_their_source() {
         .iter()
         .map(|l| l["content_id"].as_str().unwrap())
         .collect();
-    for id in ["chaplin", "lowbitrate", "scaled"] {
+    for id in ["chaplin", "lowbitrate", "scaled", "mirror"] {
         assert!(
             matching.contains(&id),
             "{id} does not match the known video: {lines:?}"
         );
+    }
+    for l in &lines {
+        let mirrored = l["content_id"] == "mirror";
+        assert_eq!(l["matches"][0]["mirrored"], mirrored, "{l}");
     }
     assert!(!matching.contains(&"example") && !matching.contains(&"smpte-2997"));
 }
