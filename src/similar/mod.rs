@@ -129,9 +129,12 @@ pub struct Shares {
     pub second: f64,
 }
 
-fn matched(a: &[Pdq], b: &[Pdq], distance: u32) -> usize {
+fn matched(a: &[[u64; 4]], b: &[[u64; 4]], distance: u32) -> usize {
+    let apart = |x: &[u64; 4], y: &[u64; 4]| -> u32 {
+        x.iter().zip(y).map(|(p, q)| (p ^ q).count_ones()).sum()
+    };
     a.iter()
-        .filter(|x| b.iter().any(|y| x.distance(y) <= distance))
+        .filter(|x| b.iter().any(|y| apart(x, y) <= distance))
         .count()
 }
 
@@ -143,9 +146,14 @@ pub fn shares(a: &[Pdq], b: &[Pdq], distance: u32) -> Shares {
             second: 0.0,
         };
     }
+    // as 64-bit words: a quarter of the popcounts of the 16-bit form
+    let (a, b): (Vec<[u64; 4]>, Vec<[u64; 4]>) = (
+        a.iter().map(Pdq::words).collect(),
+        b.iter().map(Pdq::words).collect(),
+    );
     Shares {
-        first: matched(a, b, distance) as f64 * 100.0 / a.len() as f64,
-        second: matched(b, a, distance) as f64 * 100.0 / b.len() as f64,
+        first: matched(&a, &b, distance) as f64 * 100.0 / a.len() as f64,
+        second: matched(&b, &a, distance) as f64 * 100.0 / b.len() as f64,
     }
 }
 
@@ -164,11 +172,14 @@ impl MatchRule {
     /// as the comparison when `either`), and whether only through a mirror: the normal hashes
     /// first, then (with `mirrors`) `a`'s mirror hashes against `b`'s hashes, then `b`'s mirror
     /// hashes against `a`'s hashes (the same comparison, for records of which one lacks them).
+    /// Only the comparisons the pair `met` by in the index are made (and the normal one to
+    /// confirm that a mirrored match is only mirrored).
     pub fn compare(
         &self,
         a: &VideoHashes,
         b: &VideoHashes,
         either: bool,
+        met: index::Met,
     ) -> Option<(Shares, bool)> {
         let holds = |s: Shares| {
             if either {
@@ -177,26 +188,31 @@ impl MatchRule {
                 self.query_matches(s)
             }
         };
-        let s = shares(&a.hashes, &b.hashes, self.distance);
-        if holds(s) {
-            return Some((s, false));
+        let normal = || shares(&a.hashes, &b.hashes, self.distance);
+        if met.normal {
+            let s = normal();
+            if holds(s) {
+                return Some((s, false));
+            }
         }
         if !self.mirrors {
             return None;
         }
-        if !a.mirrors.is_empty() {
-            let s = shares(&a.mirrors, &b.hashes, self.distance);
+        let mirrored = (met.first_mirror && !a.mirrors.is_empty())
+            .then(|| shares(&a.mirrors, &b.hashes, self.distance))
+            .filter(|s| holds(*s))
+            .or_else(|| {
+                (met.second_mirror && !b.mirrors.is_empty())
+                    .then(|| shares(&b.mirrors, &a.hashes, self.distance).swapped())
+                    .filter(|s| holds(*s))
+            })?;
+        if !met.normal {
+            let s = normal();
             if holds(s) {
-                return Some((s, true));
+                return Some((s, false));
             }
         }
-        if !b.mirrors.is_empty() {
-            let s = shares(&b.mirrors, &a.hashes, self.distance).swapped();
-            if holds(s) {
-                return Some((s, true));
-            }
-        }
-        None
+        Some((mirrored, true))
     }
 }
 
@@ -277,8 +293,9 @@ pub fn group(videos: &[VideoHashes], rule: &MatchRule) -> (Vec<Group>, GroupStat
         ..Default::default()
     };
     let mut edges: Vec<Vec<(usize, Shares, bool)>> = vec![Vec::new(); usable.len()];
-    for (a, b) in pairs {
-        if let Some((s, mirrored)) = rule.compare(&videos[usable[a]], &videos[usable[b]], true) {
+    for (a, b, met) in pairs {
+        let (va, vb) = (&videos[usable[a]], &videos[usable[b]]);
+        if let Some((s, mirrored)) = rule.compare(va, vb, true, met) {
             stats.matches += 1;
             stats.mirrored_matches += mirrored as usize;
             edges[a].push((b, s, mirrored));
@@ -376,13 +393,13 @@ pub fn against(
         skipped_buckets: skipped,
         ..Default::default()
     };
-    for (a, b) in pairs {
+    for (a, b, met) in pairs {
         // a < b: a query against a known video, never two of the same side
         if a >= n || b < n {
             continue;
         }
         stats.candidates += 1;
-        if let Some((s, mirrored)) = rule.compare(&queries[a], &known[b - n], false) {
+        if let Some((s, mirrored)) = rule.compare(&queries[a], &known[b - n], false, met) {
             stats.matches += 1;
             stats.mirrored_matches += mirrored as usize;
             found[a].push(KnownMatch {

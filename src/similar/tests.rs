@@ -314,3 +314,32 @@ fn similar_scaling() {
         );
     }
 }
+
+#[test]
+fn compare_makes_the_comparisons_the_pair_met_by_and_mirrored_means_only_mirrored() {
+    let mut rng = Rng(13);
+    let videos = mirror_set(&mut rng);
+    let rule = MatchRule::default();
+    let only = |normal, first_mirror, second_mirror| index::Met {
+        normal,
+        first_mirror,
+        second_mirror,
+    };
+    let (src, mirror) = (&videos[0], &videos[1]);
+    // the mirrored repost matches through either side's mirrors, not through the hashes alone
+    assert!(rule
+        .compare(src, mirror, true, only(true, false, false))
+        .is_none());
+    for met in [only(false, true, false), only(false, false, true)] {
+        let (s, mirrored) = rule
+            .compare(src, mirror, true, met)
+            .expect("a mirrored match");
+        assert!(mirrored);
+        assert_eq!((s.first, s.second), (100.0, 100.0));
+    }
+    // a symmetric video (its mirrors are its hashes) met through a mirror is a plain match
+    let symmetric = mirrored_video("sym", src.hashes.clone(), src.hashes.clone());
+    let copy = video("copy", src.hashes.iter().map(|h| rng.nudge(h, 3)).collect());
+    let found = rule.compare(&symmetric, &copy, true, only(false, true, false));
+    assert!(matches!(found, Some((_, false))), "{found:?}");
+}
