@@ -32,30 +32,50 @@ fn python(script: &str, args: &[String]) -> Value {
     serde_json::from_slice(&out.stdout).expect("the script prints JSON")
 }
 
-/// pdqhash (the reference) on raw RGB files: `[[hex, quality], …]`.
-fn reference_pdq(pictures: &[(std::path::PathBuf, u32, u32)]) -> Vec<(Pdq, u8)> {
+/// What the reference says of one picture.
+struct Reference {
+    /// `pdqhash.compute`: the hash.
+    hash: Pdq,
+    /// Its quality.
+    quality: u8,
+    /// `pdqhash.compute_dihedral`'s `FlipY` hash (index 5): the left-right mirror, from the
+    /// same DCT.
+    flip_y: Pdq,
+    /// Its `FlipX` hash (index 4): the upside-down flip.
+    flip_x: Pdq,
+    /// `pdqhash.compute` on the pixels mirrored left to right (`np.fliplr`).
+    of_mirrored: Pdq,
+}
+
+/// pdqhash (the reference) on raw RGB files.
+fn reference_pdq(pictures: &[(std::path::PathBuf, u32, u32)]) -> Vec<Reference> {
     let script = "import sys, json, numpy as np, pdqhash\n\
+        def hx(bits): return format(int(''.join(str(int(b)) for b in bits), 2), '064x')\n\
         out = []\n\
         args = sys.argv[1:]\n\
         for i in range(0, len(args), 3):\n\
         \x20   w, h = int(args[i + 1]), int(args[i + 2])\n\
         \x20   img = np.fromfile(args[i], dtype=np.uint8).reshape(h, w, 3)\n\
         \x20   bits, q = pdqhash.compute(img)\n\
-        \x20   out.append([format(int(''.join(str(int(b)) for b in bits), 2), '064x'), int(q)])\n\
+        \x20   dihedral, _ = pdqhash.compute_dihedral(img)\n\
+        \x20   flipped, _ = pdqhash.compute(np.ascontiguousarray(np.fliplr(img)))\n\
+        \x20   out.append([hx(bits), int(q), hx(dihedral[5]), hx(dihedral[4]), hx(flipped)])\n\
         print(json.dumps(out))";
     let args: Vec<String> = pictures
         .iter()
         .flat_map(|(p, w, h)| [p.display().to_string(), w.to_string(), h.to_string()])
         .collect();
+    let hash = |v: &Value| Pdq::from_hex(v.as_str().unwrap()).unwrap();
     python(script, &args)
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| {
-            (
-                Pdq::from_hex(r[0].as_str().unwrap()).unwrap(),
-                r[1].as_u64().unwrap() as u8,
-            )
+        .map(|r| Reference {
+            hash: hash(&r[0]),
+            quality: r[1].as_u64().unwrap() as u8,
+            flip_y: hash(&r[2]),
+            flip_x: hash(&r[3]),
+            of_mirrored: hash(&r[4]),
         })
         .collect()
 }
@@ -112,6 +132,10 @@ fn frame_pdq(frame: &Value) -> (Pdq, u8) {
     )
 }
 
+fn frame_mirror(frame: &Value) -> Pdq {
+    Pdq::from_hex(frame["pdq_mirror"].as_str().expect("pdq_mirror is set")).expect("64 hex digits")
+}
+
 /// Our hasher and the reference on identical pixels: ffmpeg's decoded frames of several sizes
 /// (odd and small ones exercise the filter windows and the decimation).
 #[test]
@@ -143,7 +167,7 @@ fn pdq_agrees_with_the_reference_on_the_same_pixels() {
                 img.height(),
                 img.width() as usize * 3,
             );
-            ours.push((r.hash, r.quality));
+            ours.push(r);
         }
     }
     let reference = reference_pdq(&pictures);
@@ -151,22 +175,55 @@ fn pdq_agrees_with_the_reference_on_the_same_pixels() {
     let dists: Vec<u32> = ours
         .iter()
         .zip(&reference)
-        .map(|(a, b)| a.0.distance(&b.0))
+        .map(|(a, b)| a.hash.distance(&b.hash))
+        .collect();
+    let mirror_dists: Vec<u32> = ours
+        .iter()
+        .zip(&reference)
+        .map(|(a, b)| a.mirror.distance(&b.flip_y))
         .collect();
     eprintln!("same pixels: bits from pdqhash {dists:?}");
-    for (i, ((h, q), (rh, rq))) in ours.iter().zip(&reference).enumerate() {
-        let d = h.distance(rh);
+    let of_mirrored: Vec<u32> = ours
+        .iter()
+        .zip(&reference)
+        .map(|(a, b)| a.mirror.distance(&b.of_mirrored))
+        .collect();
+    eprintln!("same pixels: mirror bits from pdqhash's dihedral FlipY {mirror_dists:?}, from pdqhash of the mirrored pixels {of_mirrored:?}");
+    for (i, (ours, r)) in ours.iter().zip(&reference).enumerate() {
+        let (h, q, m) = (ours.hash, ours.quality, ours.mirror);
+        let d = h.distance(&r.hash);
         assert!(
             d <= 2,
-            "picture {i}: {d} bits from the reference ({h} vs {rh})"
+            "picture {i}: {d} bits from the reference ({h} vs {})",
+            r.hash
         );
         assert!(
-            (*q as i32 - *rq as i32).abs() <= 1,
-            "picture {i}: quality {q} vs {rq}"
+            (q as i32 - r.quality as i32).abs() <= 1,
+            "picture {i}: quality {q} vs {}",
+            r.quality
+        );
+        let d = m.distance(&r.flip_y);
+        assert!(
+            d <= 2,
+            "picture {i}: mirror hash {d} bits from the reference's FlipY ({m} vs {})",
+            r.flip_y
+        );
+        // FlipY is the left-right mirror: the reference's hash of the mirrored pixels is near
+        // it (exact only where the blur and decimation are symmetric), FlipX is not.
+        let d = m.distance(&r.of_mirrored);
+        assert!(
+            d <= 16,
+            "picture {i}: mirror hash {d} bits from the reference's hash of the mirrored pixels"
+        );
+        assert!(
+            m.distance(&r.flip_x) > 40,
+            "picture {i}: FlipX is upside down"
         );
     }
-    // not all the same (a constant hash would pass the comparison above)
-    assert!(ours[0].0.distance(&ours[3].0) > 40);
+    // not all the same (a constant hash would pass the comparison above), and a mirror is not
+    // the picture
+    assert!(ours[0].hash.distance(&ours[3].hash) > 40);
+    assert!(ours.iter().all(|r| r.hash.distance(&r.mirror) > 40));
 }
 
 /// The records' hashes, taken on reelframe's own decoded upright frames, against the reference
@@ -204,20 +261,32 @@ fn record_hashes_match_the_reference_on_ffmpegs_upright_frame() {
         let dists: Vec<u32> = frames
             .iter()
             .zip(&reference)
-            .map(|(f, r)| frame_pdq(f).0.distance(&r.0))
+            .map(|(f, r)| frame_pdq(f).0.distance(&r.hash))
             .collect();
-        eprintln!("{name}: bits from pdqhash on ffmpeg's frame {dists:?}");
-        for (f, (rh, rq)) in frames.iter().zip(&reference) {
+        let mirror_dists: Vec<u32> = frames
+            .iter()
+            .zip(&reference)
+            .map(|(f, r)| frame_mirror(f).distance(&r.flip_y))
+            .collect();
+        eprintln!("{name}: bits from pdqhash on ffmpeg's frame {dists:?}, mirror {mirror_dists:?}");
+        for (f, r) in frames.iter().zip(&reference) {
             let (h, q) = frame_pdq(f);
-            let d = h.distance(rh);
+            let d = h.distance(&r.hash);
             assert!(
                 d <= 8,
                 "{name} frame {}: {d} bits from the reference",
                 f["index"]
             );
             assert!(
-                (q as i32 - *rq as i32).abs() <= 3,
-                "{name}: quality {q} vs {rq}"
+                (q as i32 - r.quality as i32).abs() <= 3,
+                "{name}: quality {q} vs {}",
+                r.quality
+            );
+            let d = frame_mirror(f).distance(&r.flip_y);
+            assert!(
+                d <= 8,
+                "{name} frame {}: pdq_mirror {d} bits from the reference's FlipY",
+                f["index"]
             );
         }
     }
@@ -280,6 +349,7 @@ fn hashes_none_writes_null_hashes_and_says_so_in_sampling() {
     for f in record["derived"]["frames"].as_array().unwrap() {
         assert_eq!(f["pdq"], Value::Null);
         assert_eq!(f["pdq_quality"], Value::Null);
+        assert_eq!(f["pdq_mirror"], Value::Null);
     }
 }
 
@@ -387,8 +457,9 @@ fn ffmpeg(args: &[&str]) {
     );
 }
 
-/// Reposts made with the ffmpeg CLI group with their source under vPDQ's default rule; other
-/// videos do not. Also prints how edits the rule is not made for fare (crop, logo, mirror).
+/// Reposts made with the ffmpeg CLI group with their source under vPDQ's default rule, a mirrored
+/// one (`hflip`) through the mirror hashes and saying so (not with `--no-mirrors`); other videos
+/// do not. Also prints how edits the rule is not made for fare (crop, logo).
 #[test]
 fn similar_groups_reposts_with_their_source() {
     let dir = tempfile::tempdir().unwrap();
@@ -466,11 +537,24 @@ fn similar_groups_reposts_with_their_source() {
         .map(ids)
         .find(|m| m.contains(&"chaplin".to_string()))
         .expect("the source is in a group");
-    for repost in ["lowbitrate", "scaled", "trimmed"] {
+    for repost in ["lowbitrate", "scaled", "trimmed", "mirror"] {
         assert!(
             with_source.contains(&repost.to_string()),
             "{repost} not with its source: {groups:?}"
         );
+    }
+    // "mirrored" is said of the mirror's match, and only of it
+    let source_group = groups
+        .iter()
+        .find(|g| ids(g).contains(&"chaplin".to_string()))
+        .unwrap();
+    let founder = &source_group["members"][0]["content_id"];
+    for m in source_group["members"].as_array().unwrap() {
+        let id = m["content_id"].as_str().unwrap();
+        // relative to the founder: if the mirror founded, the others are its mirrored matches
+        let expected =
+            (id == "mirror") != (founder == "mirror") && m != &source_group["members"][0];
+        assert_eq!(m["mirrored"], expected, "{id} in {source_group}");
     }
     for stranger in ["example", "smpte-2997"] {
         assert!(
@@ -485,6 +569,38 @@ fn similar_groups_reposts_with_their_source() {
     for id in groups.iter().flat_map(ids) {
         assert!(seen.insert(id.clone()), "{id} in two groups");
     }
+    // --no-mirrors: the mirror is left out, the other reposts stay
+    let run = run_reelframe([
+        "similar".as_ref(),
+        records.as_os_str(),
+        "--no-mirrors".as_ref(),
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let plain: Vec<Value> = String::from_utf8_lossy(&run.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let plain_source: Vec<String> = plain
+        .iter()
+        .map(ids)
+        .find(|m| m.contains(&"chaplin".to_string()))
+        .expect("the source is in a group without mirrors");
+    assert!(plain_source.contains(&"lowbitrate".to_string()));
+    assert!(
+        !plain
+            .iter()
+            .map(ids)
+            .any(|m| m.contains(&"mirror".to_string())),
+        "mirror grouped with --no-mirrors: {plain:?}"
+    );
+    assert!(plain
+        .iter()
+        .flat_map(|g| g["members"].as_array().unwrap())
+        .all(|m| m["mirrored"] == false));
     // --against: the known list is the source's record; the reposts match it, strangers not
     let known = dir.path().join("known.jsonl");
     let source_record: Vec<Value> = read_jsonl(&records)
@@ -516,11 +632,15 @@ fn similar_groups_reposts_with_their_source() {
         .iter()
         .map(|l| l["content_id"].as_str().unwrap())
         .collect();
-    for id in ["chaplin", "lowbitrate", "scaled"] {
+    for id in ["chaplin", "lowbitrate", "scaled", "mirror"] {
         assert!(
             matching.contains(&id),
             "{id} does not match the known video: {lines:?}"
         );
+    }
+    for l in &lines {
+        let mirrored = l["content_id"] == "mirror";
+        assert_eq!(l["matches"][0]["mirrored"], mirrored, "{l}");
     }
     assert!(!matching.contains(&"example") && !matching.contains(&"smpte-2997"));
 }

@@ -409,7 +409,8 @@ pub struct ExtractArgs {
     pub hdr: HdrArg,
 
     /// Perceptual hash of every frame, taken on the upright picture before JPEG encoding
-    /// (`derived.frames[].pdq`, `.pdq_quality`); what `reelframe similar` groups by.
+    /// (`derived.frames[].pdq`, `.pdq_quality`, and `.pdq_mirror`, the hash of the picture mirrored
+    /// left to right); what `reelframe similar` groups by.
     #[arg(long, value_enum, default_value = "pdq", help_heading = "Output")]
     pub hashes: HashesArg,
 

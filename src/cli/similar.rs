@@ -41,4 +41,9 @@ pub struct SimilarArgs {
     /// candidate pairs.
     #[arg(long, value_name = "N", default_value_t = 1000)]
     pub max_bucket: usize,
+
+    /// Do not match mirrored reposts. By default a video also matches when its frames mirrored
+    /// left to right (`pdq_mirror`) match the other's; such matches say `"mirrored": true`.
+    #[arg(long)]
+    pub no_mirrors: bool,
 }

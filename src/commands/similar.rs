@@ -18,6 +18,8 @@ struct Loaded {
     records: usize,
     unhashed: usize,
     duplicates: usize,
+    /// Videos with hashes but no mirror hashes (records written before `pdq_mirror`).
+    unmirrored: usize,
 }
 
 fn load(paths: &[&Path], quality: u8) -> anyhow::Result<Loaded> {
@@ -38,7 +40,10 @@ fn load(paths: &[&Path], quality: u8) -> anyhow::Result<Loaded> {
             }
             match VideoHashes::from_record(&record, quality) {
                 Some(v) if !seen.insert(v.content_id.clone()) => loaded.duplicates += 1,
-                Some(v) => loaded.videos.push(v),
+                Some(v) => {
+                    loaded.unmirrored += (!v.hashes.is_empty() && v.mirrors.is_empty()) as usize;
+                    loaded.videos.push(v)
+                }
                 None => loaded.unhashed += 1,
             }
         }
@@ -51,6 +56,7 @@ pub fn run(config: &SimilarConfig) -> anyhow::Result<i32> {
     let started = Instant::now();
     let paths: Vec<&Path> = config.records.iter().map(|p| p.as_path()).collect();
     let loaded = load(&paths, config.rule.quality)?;
+    let mut unmirrored = loaded.unmirrored;
     let mut lines = Vec::new();
     let summary = match &config.against {
         None => {
@@ -60,14 +66,17 @@ pub fn run(config: &SimilarConfig) -> anyhow::Result<i32> {
             }
             let grouped: usize = groups.iter().map(|g| g.members.len()).sum();
             format!(
-                "{} groups holding {grouped} of {} hashed videos ({} candidate pairs compared)",
+                "{} groups holding {grouped} of {} hashed videos ({} candidate pairs compared, {} matching pairs, {} of them only mirrored)",
                 groups.len(),
                 stats.videos,
-                stats.candidates
+                stats.candidates,
+                stats.matches,
+                stats.mirrored_matches
             )
         }
         Some(known_path) => {
             let known = load(&[known_path.as_path()], config.rule.quality)?;
+            unmirrored += known.unmirrored;
             let (found, stats) = similar::against(&loaded.videos, &known.videos, &config.rule);
             for (i, matches) in &found {
                 let v = &loaded.videos[*i];
@@ -77,11 +86,13 @@ pub fn run(config: &SimilarConfig) -> anyhow::Result<i32> {
                 );
             }
             format!(
-                "{} of {} hashed videos match {} known videos ({} candidate pairs compared)",
+                "{} of {} hashed videos match {} known videos ({} candidate pairs compared, {} matching pairs, {} of them only mirrored)",
                 found.len(),
                 stats.videos,
                 known.videos.len(),
-                stats.candidates
+                stats.candidates,
+                stats.matches,
+                stats.mirrored_matches
             )
         }
     };
@@ -107,6 +118,11 @@ pub fn run(config: &SimilarConfig) -> anyhow::Result<i32> {
         eprintln!(
             "similar: {} ok records carry no PDQ hashes and were left out; re-extract them with --hashes pdq",
             loaded.unhashed
+        );
+    }
+    if config.rule.mirrors && unmirrored > 0 {
+        eprintln!(
+            "similar: {unmirrored} records carry no mirror hashes (pdq_mirror, from an older reelframe), so two of them never match mirrored; re-extract them to catch mirrored reposts"
         );
     }
     if loaded.duplicates > 0 {

@@ -46,6 +46,7 @@ impl SimilarConfig {
                 comparison_match: args.comparison_match,
                 query_match: args.query_match,
                 max_bucket: args.max_bucket,
+                mirrors: !args.no_mirrors,
             },
         })
     }

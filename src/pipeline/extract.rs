@@ -303,6 +303,7 @@ impl Extractor {
                         blake3: hash.clone(),
                         pdq: encoded.pdq.map(|p| p.hash.to_string()),
                         pdq_quality: encoded.pdq.map(|p| p.quality),
+                        pdq_mirror: encoded.pdq.map(|p| p.mirror.to_string()),
                     });
                 }
                 picker.offer(targets[0].index as usize, &encoded.stats, &jpeg);

@@ -36,7 +36,133 @@ fn video(id: &str, hashes: Vec<Pdq>) -> VideoHashes {
         content_id: id.into(),
         frames: hashes.len(),
         hashes,
+        mirrors: Vec::new(),
     }
+}
+
+fn mirrored_video(id: &str, hashes: Vec<Pdq>, mirrors: Vec<Pdq>) -> VideoHashes {
+    VideoHashes {
+        mirrors,
+        ..video(id, hashes)
+    }
+}
+
+/// A source (hashes and their mirrors), its mirrored repost (re-encoded: bits off), and a
+/// stranger whose own mirrors are random.
+fn mirror_set(rng: &mut Rng) -> Vec<VideoHashes> {
+    let hashes: Vec<Pdq> = (0..20).map(|_| rng.hash()).collect();
+    let mirrors: Vec<Pdq> = (0..20).map(|_| rng.hash()).collect();
+    // the repost's frames are the source's mirrored: its hashes are the source's mirror hashes
+    let repost_hashes = mirrors.iter().map(|h| rng.nudge(h, 6)).collect();
+    let repost_mirrors = hashes.iter().map(|h| rng.nudge(h, 6)).collect();
+    let stranger = (0..20).map(|_| rng.hash()).collect();
+    let stranger_mirrors = (0..20).map(|_| rng.hash()).collect();
+    vec![
+        mirrored_video("src", hashes, mirrors),
+        mirrored_video("mirror", repost_hashes, repost_mirrors),
+        mirrored_video("stranger", stranger, stranger_mirrors),
+    ]
+}
+
+#[test]
+fn mirrored_reposts_group_and_say_so_unless_mirrors_are_off() {
+    let videos = mirror_set(&mut Rng(5));
+    let rule = MatchRule::default();
+    let (groups, stats) = group(&videos, &rule);
+    assert_eq!(groups.len(), 1, "{groups:?}");
+    let members = &groups[0].members;
+    assert_eq!(members.len(), 2);
+    assert_eq!(
+        (members[0].content_id.as_str(), members[0].mirrored),
+        ("src", false)
+    );
+    assert_eq!(
+        (members[1].content_id.as_str(), members[1].mirrored),
+        ("mirror", true)
+    );
+    assert_eq!(members[1].matched_in_founder, 100.0);
+    assert_eq!((stats.matches, stats.mirrored_matches), (1, 1));
+    let off = MatchRule {
+        mirrors: false,
+        ..rule
+    };
+    let (groups, stats) = group(&videos, &off);
+    assert!(groups.is_empty(), "{groups:?}");
+    assert_eq!(stats.candidates, 0, "mirrors off: not even a candidate");
+    // a plain repost stays unmirrored even though mirrors are on
+    let mut rng = Rng(6);
+    let copy = mirrored_video(
+        "copy",
+        videos[0].hashes.iter().map(|h| rng.nudge(h, 4)).collect(),
+        videos[0].mirrors.iter().map(|h| rng.nudge(h, 4)).collect(),
+    );
+    let (groups, _) = group(&[videos[0].clone(), copy], &rule);
+    assert!(!groups[0].members[1].mirrored);
+}
+
+#[test]
+fn records_without_mirror_hashes_match_mirrored_only_through_the_others() {
+    let videos = mirror_set(&mut Rng(8));
+    let old = |v: &VideoHashes| VideoHashes {
+        mirrors: Vec::new(),
+        ..v.clone()
+    };
+    let rule = MatchRule::default();
+    // one of the pair is an old record: the other's mirrors still find it
+    for pair in [
+        [old(&videos[0]), videos[1].clone()],
+        [videos[0].clone(), old(&videos[1])],
+    ] {
+        let (groups, _) = group(&pair, &rule);
+        assert_eq!(groups.len(), 1, "{groups:?}");
+        assert!(groups[0].members[1].mirrored);
+    }
+    // both old: no mirror to compare
+    let (groups, _) = group(&[old(&videos[0]), old(&videos[1])], &rule);
+    assert!(groups.is_empty());
+}
+
+#[test]
+fn against_says_when_an_upload_is_a_known_video_mirrored() {
+    let videos = mirror_set(&mut Rng(11));
+    let known = vec![videos[0].clone()];
+    let queries = vec![videos[2].clone(), videos[1].clone()];
+    let (found, stats) = against(&queries, &known, &MatchRule::default());
+    assert_eq!(stats.mirrored_matches, 1);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].0, 1);
+    assert_eq!(
+        found[0].1,
+        vec![KnownMatch {
+            content_id: "src".into(),
+            query_match: 100.0,
+            known_match: 100.0,
+            mirrored: true
+        }]
+    );
+    let off = MatchRule {
+        mirrors: false,
+        ..MatchRule::default()
+    };
+    assert!(against(&queries, &known, &off).0.is_empty());
+}
+
+#[test]
+fn from_record_reads_mirror_hashes_of_good_frames() {
+    let hex = |n: u16| Pdq([n; 16]).to_string();
+    let record = serde_json::json!({
+        "content_id": "v", "status": "ok",
+        "derived": {"frames": [
+            {"pdq": hex(1), "pdq_quality": 90, "pdq_mirror": hex(2)},
+            {"pdq": hex(3), "pdq_quality": 10, "pdq_mirror": hex(4)},
+            {"pdq": hex(5), "pdq_quality": 90},
+            {"pdq": hex(1), "pdq_quality": 90, "pdq_mirror": hex(2)}
+        ]}
+    });
+    let v = VideoHashes::from_record(&record, 50).unwrap();
+    assert_eq!(v.hashes, vec![Pdq([1; 16]), Pdq([5; 16])]);
+    assert_eq!(v.mirrors, vec![Pdq([2; 16])]);
+    assert_eq!(v.frames, 4);
 }
 
 #[test]
@@ -133,7 +259,8 @@ fn against_reports_queries_matching_known_videos() {
         vec![KnownMatch {
             content_id: "k2".into(),
             query_match: 50.0,
-            known_match: 100.0
+            known_match: 100.0,
+            mirrored: false
         }]
     );
 }
@@ -144,23 +271,41 @@ fn similar_scaling() {
     let sizes: Vec<usize> = std::env::var("SIMILAR_SIZES")
         .map(|v| v.split(',').map(|n| n.parse().unwrap()).collect())
         .unwrap_or_else(|_| vec![10_000, 30_000, 100_000]);
+    let mirrors = std::env::var("SIMILAR_MIRRORS").map_or(true, |v| v != "0");
     for n in sizes {
         let mut rng = Rng(n as u64);
         let mut videos: Vec<VideoHashes> = (0..n)
-            .map(|i| video(&i.to_string(), (0..60).map(|_| rng.hash()).collect()))
+            .map(|i| {
+                let hashes = (0..60).map(|_| rng.hash()).collect();
+                let m = if mirrors {
+                    (0..60).map(|_| rng.hash()).collect()
+                } else {
+                    Vec::new()
+                };
+                mirrored_video(&i.to_string(), hashes, m)
+            })
             .collect();
-        // every 100th video gets a repost: 10 frames dropped, 8 bits off (a re-encode)
+        // every 100th video gets a repost: 10 frames dropped, 8 bits off (a re-encode); and,
+        // with mirrors, a mirrored repost (its hashes are the source's mirrors, 8 bits off)
         for i in (0..n).step_by(100) {
             let copy: Vec<Pdq> = videos[i].hashes[10..]
                 .iter()
                 .map(|h| rng.nudge(h, 8))
                 .collect();
             videos.push(video(&format!("{i}-repost"), copy));
+            if mirrors {
+                let flipped: Vec<Pdq> = videos[i].mirrors.iter().map(|h| rng.nudge(h, 8)).collect();
+                videos.push(video(&format!("{i}-mirrored"), flipped));
+            }
         }
         let started = std::time::Instant::now();
         let (groups, stats) = group(&videos, &MatchRule::default());
+        let with_mirrored = groups
+            .iter()
+            .filter(|g| g.members.iter().any(|m| m.mirrored))
+            .count();
         eprintln!(
-            "{} videos x 60 frames: {:.2} s, {} candidate pairs, {} groups (planted {})",
+            "{} videos x 60 frames (mirrors {mirrors}): {:.2} s, {} candidate pairs, {} groups ({with_mirrored} with a mirrored member; planted {})",
             videos.len(),
             started.elapsed().as_secs_f64(),
             stats.candidates,
@@ -168,4 +313,33 @@ fn similar_scaling() {
             n / 100
         );
     }
+}
+
+#[test]
+fn compare_makes_the_comparisons_the_pair_met_by_and_mirrored_means_only_mirrored() {
+    let mut rng = Rng(13);
+    let videos = mirror_set(&mut rng);
+    let rule = MatchRule::default();
+    let only = |normal, first_mirror, second_mirror| index::Met {
+        normal,
+        first_mirror,
+        second_mirror,
+    };
+    let (src, mirror) = (&videos[0], &videos[1]);
+    // the mirrored repost matches through either side's mirrors, not through the hashes alone
+    assert!(rule
+        .compare(src, mirror, true, only(true, false, false))
+        .is_none());
+    for met in [only(false, true, false), only(false, false, true)] {
+        let (s, mirrored) = rule
+            .compare(src, mirror, true, met)
+            .expect("a mirrored match");
+        assert!(mirrored);
+        assert_eq!((s.first, s.second), (100.0, 100.0));
+    }
+    // a symmetric video (its mirrors are its hashes) met through a mirror is a plain match
+    let symmetric = mirrored_video("sym", src.hashes.clone(), src.hashes.clone());
+    let copy = video("copy", src.hashes.iter().map(|h| rng.nudge(h, 3)).collect());
+    let found = rule.compare(&symmetric, &copy, true, only(false, true, false));
+    assert!(matches!(found, Some((_, false))), "{found:?}");
 }

@@ -59,6 +59,10 @@ pub struct FrameRecord {
     /// `--hashes none`.
     #[serde(default)]
     pub pdq_quality: Option<u8>,
+    /// PDQ hash of the picture mirrored left to right (what the same frame of a mirrored repost
+    /// hashes to); null with `--hashes none` and in records written before it existed.
+    #[serde(default)]
+    pub pdq_mirror: Option<String>,
 }
 
 /// The thumbnail, as the record gives it.
