@@ -137,6 +137,7 @@ pub fn scan(paths: &[PathBuf], groups: &GroupsFrom) -> Result<Scan, GalleryError
                             content_id: m.content_id,
                             matched_in_founder: m.matched_in_founder,
                             founder_matched: m.founder_matched,
+                            mirrored: m.mirrored,
                         })
                         .collect(),
                 })
@@ -153,8 +154,10 @@ pub fn scan(paths: &[PathBuf], groups: &GroupsFrom) -> Result<Scan, GalleryError
                 "founder".to_string()
             } else {
                 format!(
-                    "{:.0}% of its frames in the founder, {:.0}% of the founder's in it",
-                    m.matched_in_founder, m.founder_matched
+                    "{}{:.0}% of its frames in the founder, {:.0}% of the founder's in it",
+                    if m.mirrored { "mirrored: " } else { "" },
+                    m.matched_in_founder,
+                    m.founder_matched
                 )
             };
             scan.groups.entry(m.content_id).or_insert(Membership {
@@ -192,6 +195,8 @@ struct FileMember {
     matched_in_founder: f64,
     #[serde(default)]
     founder_matched: f64,
+    #[serde(default)]
+    mirrored: bool,
 }
 
 /// Reads `reelframe similar`'s groups.
