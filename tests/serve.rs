@@ -127,6 +127,32 @@ impl Drop for Server {
     }
 }
 
+/// Runs `reelframe serve --listen 127.0.0.1:0 ARGS…`, which must exit at start; fails the test
+/// (stopping the server) if it listens instead.
+fn refused_at_start(args: &[&str]) -> std::process::Output {
+    let mut child = reelframe_command()
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    if !line.is_empty() {
+        let _ = child.kill();
+        let o = child.wait_with_output().unwrap();
+        panic!(
+            "the server started ({}): {}",
+            line.trim(),
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    child.wait_with_output().unwrap()
+}
+
 fn client() -> reqwest::Client {
     reqwest::Client::builder().no_proxy().build().unwrap()
 }
@@ -710,4 +736,75 @@ async fn the_token_is_enforced_and_other_interfaces_need_one() {
         err.contains("--token") && err.contains("--insecure-no-auth"),
         "{err}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_and_extract_never_write_one_records_journal_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let journal = out.join("records.jsonl");
+    let ids_in_journal = || {
+        read_jsonl(&journal)
+            .iter()
+            .map(|r| {
+                (
+                    r["content_id"].as_str().unwrap().to_string(),
+                    r["status"].clone(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let samples = samples_dir();
+    let server = Server::start(&["--out", &s(&out), "--allow-root", &s(&samples), "-q"]);
+    let (status, _, answer) = server.post(&request(&s(&sample("chaplin.mp4")), "a")).await;
+    assert_eq!(status, 200, "{answer}");
+
+    // an extract on the server's output stops at once, naming the server
+    let o = run_reelframe(["extract", &s(&sample("fire2.mp4")), "-o", &s(&out)]);
+    let message = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{message}");
+    assert!(
+        message.contains(&format!(
+            "another reelframe serve (pid {}) is writing {}",
+            server.child.id(),
+            journal.display()
+        )),
+        "{message}"
+    );
+    assert_eq!(message.trim().lines().count(), 1, "{message}");
+    // and the server's journal is as the server wrote it, which goes on appending to it
+    let (status, _, answer) = server
+        .post(&request(&s(&sample("rotated90.mp4")), "b"))
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        ids_in_journal(),
+        [
+            ("a".to_string(), json!("ok")),
+            ("b".to_string(), json!("ok"))
+        ]
+    );
+    drop(server);
+
+    // while an extract holds the output, a server on it refuses to start, naming the extract
+    let mut extract = common::extract_holding_output(&out, &[]);
+    let o = refused_at_start(&["--out", &s(&out)]);
+    let message = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{message}");
+    assert!(
+        message.contains(&format!(
+            "another reelframe extract (pid {}) is writing {}",
+            extract.id(),
+            journal.display()
+        )),
+        "{message}"
+    );
+    assert_eq!(message.trim().lines().count(), 1, "{message}");
+    drop(extract.stdin.take());
+    assert_eq!(extract.wait().unwrap().code(), Some(0));
+
+    // once the extract has ended, the server starts and answers from the journal it left whole
+    let server = Server::start(&["--out", &s(&out), "--allow-root", &s(&samples), "-q"]);
+    let (status, source, answer) = server.post(&request(&s(&sample("chaplin.mp4")), "a")).await;
+    assert_eq!((status, source.as_str()), (200, "store"), "{answer}");
 }

@@ -109,6 +109,37 @@ pub fn ffmpeg(args: &[&str]) {
     );
 }
 
+/// Starts `reelframe extract -q --input - -o OUT ARGS…` with its list on a pipe (stderr piped
+/// too) and returns once it holds OUT's records lock (`OUT/records.jsonl.lock` says
+/// `pid N running`, N its pid, not that of an earlier owner that was killed):
+/// it keeps the output until the test closes its stdin, so an overlap with it is certain, not a
+/// matter of timing.
+pub fn extract_holding_output(out: &Path, args: &[&str]) -> std::process::Child {
+    let child = reelframe_command()
+        .args(["extract", "-q", "--input", "-", "-o"])
+        .arg(out)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lock = out.join("records.jsonl.lock");
+    let held = format!("pid {} running", child.id());
+    let started = std::time::Instant::now();
+    while !fs::read_to_string(&lock)
+        .unwrap_or_default()
+        .contains(&held)
+    {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "extract never took the lock {}",
+            lock.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child
+}
+
 // ---------------------------------------------------------------------------
 // ffprobe
 // ---------------------------------------------------------------------------
