@@ -12,10 +12,6 @@ use serde_json::Value;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-fn s(p: &Path) -> String {
-    p.display().to_string()
-}
-
 /// 2 s of Big Buck Bunny at 320x180, H.264, tagged BT.709: the SDR scene.
 fn sdr_clip(dir: &Path) -> PathBuf {
     let out = dir.join("sdr.mp4");

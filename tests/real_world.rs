@@ -15,10 +15,6 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn s(p: &Path) -> String {
-    p.display().to_string()
-}
-
 /// One decoded frame as ffprobe reports it: `best_effort_timestamp` (the time the ffmpeg CLI
 /// gives the frame) and its duration.
 #[derive(Debug, Clone, Copy)]

@@ -22,10 +22,6 @@ fn bytes_of(name: &str) -> Arc<[u8]> {
     Arc::from(std::fs::read(sample(name)).unwrap())
 }
 
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
 /// Runs reelframe with the S3 server's environment (credentials, region, endpoint).
 fn run_with_env(env: &[(String, String)], args: &[&str]) -> Output {
     reelframe_command()

@@ -7,15 +7,6 @@ use common::*;
 use serde_json::{json, Value};
 use std::fs;
 use std::io::Write;
-use std::path::Path;
-
-fn s(p: &Path) -> String {
-    p.display().to_string()
-}
-
-fn stderr(o: &std::process::Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 fn by_id(records: &[Value]) -> std::collections::HashMap<String, Value> {
     records

@@ -6,11 +6,11 @@
 mod common;
 
 use common::http_faults::{Behaviour, FaultServer};
-use common::{make_broken, read_jsonl, reelframe_command, run_reelframe, sample, samples_dir};
+use common::{make_broken, read_jsonl, reelframe_command, run_reelframe, s, sample, samples_dir};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
@@ -155,10 +155,6 @@ fn refused_at_start(args: &[&str]) -> std::process::Output {
 
 fn client() -> reqwest::Client {
     reqwest::Client::builder().no_proxy().build().unwrap()
-}
-
-fn s(p: &Path) -> String {
-    p.display().to_string()
 }
 
 fn request(uri: &str, id: &str) -> Value {

@@ -374,19 +374,6 @@ fn contact_sheet_tiles_every_frame_in_order() {
     }
 }
 
-fn ffmpeg(args: &[&str]) {
-    let out = Command::new("ffmpeg")
-        .args(["-nostdin", "-v", "error", "-y"])
-        .args(args)
-        .output()
-        .expect("ffmpeg runs");
-    assert!(
-        out.status.success(),
-        "ffmpeg {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// Reposts made with the ffmpeg CLI group with their source under vPDQ's default rule; other
 /// videos do not. Also prints how edits the rule is not made for fare (crop, logo, mirror).
 #[test]

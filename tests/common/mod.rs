@@ -93,6 +93,16 @@ where
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", reelframe_bin().display()))
 }
 
+/// A path as an argument: `p.display().to_string()`.
+pub fn s(p: &Path) -> String {
+    p.display().to_string()
+}
+
+/// A finished process's stderr, as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
 /// Runs the `ffmpeg` CLI with `args` (quiet, overwriting, no stdin) and fails the test, with
 /// ffmpeg's own error, if it fails: for tests that make their clips at test time.
 pub fn ffmpeg(args: &[&str]) {
