@@ -6,7 +6,9 @@
 mod common;
 
 use common::http_faults::{Behaviour, FaultServer};
-use common::{make_broken, read_jsonl, reelframe_command, run_reelframe, s, sample, samples_dir};
+use common::{
+    make_broken, read_jsonl, reelframe_command, run_reelframe, s, sample, samples_dir, stderr,
+};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
@@ -750,6 +752,17 @@ async fn serve_and_extract_never_write_one_records_journal_at_once() {
             })
             .collect::<Vec<_>>()
     };
+    // exit code 2 and one line naming the command and the process that holds the journal
+    let assert_refused = |o: &std::process::Output, holder: &str, pid: u32| {
+        let message = stderr(o);
+        assert_eq!(o.status.code(), Some(2), "{message}");
+        let named = format!(
+            "another reelframe {holder} (pid {pid}) is writing {}",
+            journal.display()
+        );
+        assert!(message.contains(&named), "{message}");
+        assert_eq!(message.trim().lines().count(), 1, "{message}");
+    };
     let samples = samples_dir();
     let server = Server::start(&["--out", &s(&out), "--allow-root", &s(&samples), "-q"]);
     let (status, _, answer) = server.post(&request(&s(&sample("chaplin.mp4")), "a")).await;
@@ -757,17 +770,7 @@ async fn serve_and_extract_never_write_one_records_journal_at_once() {
 
     // an extract on the server's output stops at once, naming the server
     let o = run_reelframe(["extract", &s(&sample("fire2.mp4")), "-o", &s(&out)]);
-    let message = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{message}");
-    assert!(
-        message.contains(&format!(
-            "another reelframe serve (pid {}) is writing {}",
-            server.child.id(),
-            journal.display()
-        )),
-        "{message}"
-    );
-    assert_eq!(message.trim().lines().count(), 1, "{message}");
+    assert_refused(&o, "serve", server.child.id());
     // and the server's journal is as the server wrote it, which goes on appending to it
     let (status, _, answer) = server
         .post(&request(&s(&sample("rotated90.mp4")), "b"))
@@ -785,17 +788,7 @@ async fn serve_and_extract_never_write_one_records_journal_at_once() {
     // while an extract holds the output, a server on it refuses to start, naming the extract
     let mut extract = common::extract_holding_output(&out, &[]);
     let o = refused_at_start(&["--out", &s(&out)]);
-    let message = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{message}");
-    assert!(
-        message.contains(&format!(
-            "another reelframe extract (pid {}) is writing {}",
-            extract.id(),
-            journal.display()
-        )),
-        "{message}"
-    );
-    assert_eq!(message.trim().lines().count(), 1, "{message}");
+    assert_refused(&o, "extract", extract.id());
     drop(extract.stdin.take());
     assert_eq!(extract.wait().unwrap().code(), Some(0));
 
