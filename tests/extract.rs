@@ -37,25 +37,6 @@ fn frames(record: &Value) -> &Vec<Value> {
         .unwrap_or_else(|| panic!("no frames in {record}"))
 }
 
-fn schema_validator() -> jsonschema::Validator {
-    let schema: Value = serde_json::from_str(
-        &fs::read_to_string(repo_dir().join("schema/record.schema.json")).unwrap(),
-    )
-    .unwrap();
-    jsonschema::validator_for(&schema).expect("schema compiles")
-}
-
-fn assert_valid(validator: &jsonschema::Validator, record: &Value) {
-    let errors: Vec<String> = validator
-        .iter_errors(record)
-        .map(|e| format!("{e} at {}", e.instance_path))
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "record violates schema: {errors:?}\n{record}"
-    );
-}
-
 /// Checks every frame of `record` is the frame ffprobe says is displayed at its target.
 fn assert_frames_are_displayed_at_targets(video: &Path, record: &Value) {
     let stream = ffprobe_video_stream(video);

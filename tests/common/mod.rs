@@ -103,6 +103,27 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// The validator of `schema/record.schema.json`, which every record must pass.
+pub fn schema_validator() -> jsonschema::Validator {
+    let schema: Value = serde_json::from_str(
+        &fs::read_to_string(repo_dir().join("schema/record.schema.json")).unwrap(),
+    )
+    .unwrap();
+    jsonschema::validator_for(&schema).expect("schema compiles")
+}
+
+/// Fails the test, naming every violation and the record, unless `record` passes `validator`.
+pub fn assert_valid(validator: &jsonschema::Validator, record: &Value) {
+    let errors: Vec<String> = validator
+        .iter_errors(record)
+        .map(|e| format!("{e} at {}", e.instance_path))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "record violates schema: {errors:?}\n{record}"
+    );
+}
+
 /// Runs the `ffmpeg` CLI with `args` (quiet, overwriting, no stdin) and fails the test, with
 /// ffmpeg's own error, if it fails: for tests that make their clips at test time.
 pub fn ffmpeg(args: &[&str]) {
