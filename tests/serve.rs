@@ -6,12 +6,12 @@
 mod common;
 
 use common::http_faults::{Behaviour, FaultServer};
+use common::serve_process::spawn_serve;
 use common::{
     make_broken, read_jsonl, reelframe_command, run_reelframe, s, sample, samples_dir, stderr,
 };
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Stdio};
 use std::sync::Arc;
@@ -30,27 +30,18 @@ impl Server {
     fn start(args: &[&str]) -> Server {
         let scratch = tempfile::tempdir().unwrap();
         let log = scratch.path().join("serve.log");
-        let mut child = reelframe_command()
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let address = line
-            .trim()
-            .strip_prefix("reelframe serve: listening on ")
-            .unwrap_or_else(|| {
-                panic!(
-                    "no address line: {line:?}; log: {}",
-                    std::fs::read_to_string(&log).unwrap_or_default()
-                )
-            })
-            .to_string();
+        let (child, address) = spawn_serve(
+            reelframe_command()
+                .args(["serve", "--listen", "127.0.0.1:0"])
+                .args(args)
+                .stderr(std::fs::File::create(&log).unwrap()),
+        );
+        let address = address.unwrap_or_else(|| {
+            panic!(
+                "no address line; log: {}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            )
+        });
         let token = args
             .iter()
             .position(|a| *a == "--token")
@@ -132,25 +123,16 @@ impl Drop for Server {
 /// Runs `reelframe serve --listen 127.0.0.1:0 ARGS…`, which must exit at start; fails the test
 /// (stopping the server) if it listens instead.
 fn refused_at_start(args: &[&str]) -> std::process::Output {
-    let mut child = reelframe_command()
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    if !line.is_empty() {
+    let (mut child, address) = spawn_serve(
+        reelframe_command()
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .stderr(Stdio::piped()),
+    );
+    if let Some(address) = address {
         let _ = child.kill();
         let o = child.wait_with_output().unwrap();
-        panic!(
-            "the server started ({}): {}",
-            line.trim(),
-            String::from_utf8_lossy(&o.stderr)
-        );
+        panic!("the server started on {address}: {}", stderr(&o));
     }
     child.wait_with_output().unwrap()
 }

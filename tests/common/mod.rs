@@ -15,6 +15,7 @@
 
 pub mod http_faults;
 pub mod s3_server;
+pub mod serve_process;
 
 use std::ffi::OsStr;
 use std::fs;
