@@ -6,28 +6,16 @@
 //! Needs moto (`python3 -m pip install 'moto[server]'`). The servers share the machine's cores
 //! with reelframe, as they would not in production, so the ratio is a lower bound.
 
+mod common;
 #[path = "../tests/common/http_faults.rs"]
 mod http_faults;
 #[path = "../tests/common/s3_server.rs"]
 mod s3_server;
 
-use std::path::{Path, PathBuf};
+use common::{env_usize, videos, workload_dir};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
-
-fn videos(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("workload dir")
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| ["mp4", "mov", "webm", "mkv"].contains(&e))
-        })
-        .collect();
-    v.sort();
-    v
-}
 
 fn run(args: &[String], env: &[(String, String)]) -> Duration {
     let started = Instant::now();
@@ -50,13 +38,8 @@ fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         return;
     }
-    let workload = std::env::var_os("REELFRAME_WORKLOAD")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("samples"));
-    let repeat: usize = std::env::var("REPEAT")
-        .ok()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(3);
+    let workload = workload_dir();
+    let repeat = env_usize("REPEAT", 3);
     let jobs = std::thread::available_parallelism().map_or(2, |n| n.get());
     let files = videos(&workload);
     let http = http_faults::FaultServer::serve_dir(&workload);

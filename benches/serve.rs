@@ -8,26 +8,17 @@
 //! The workload comes from `scripts/make_workload.sh DIR`. The client shares the machine's cores
 //! with the server, so absolute figures are a lower bound; the ratio to ffmpeg is what counts.
 
+mod common;
+#[path = "../tests/common/serve_process.rs"]
+mod serve_process;
+
+use common::{env_usize, videos, workload_dir};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
+use serve_process::spawn_serve;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-fn videos(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("workload dir")
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| ["mp4", "mov", "webm", "mkv"].contains(&e))
-        })
-        .collect();
-    v.sort();
-    v
-}
 
 struct Server {
     child: Child,
@@ -36,34 +27,27 @@ struct Server {
 
 impl Server {
     fn start(root: &Path, out: &Path, extra: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_reelframe"))
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "-q",
-                "--max-queue",
-                "64",
-            ])
-            .arg("--out")
-            .arg(out)
-            .arg("--allow-root")
-            .arg(root)
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("reelframe serve starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let base = line
-            .trim()
-            .strip_prefix("reelframe serve: listening on ")
-            .expect("address line")
-            .to_string();
-        Server { child, base }
+        let (child, base) = spawn_serve(
+            Command::new(env!("CARGO_BIN_EXE_reelframe"))
+                .args([
+                    "serve",
+                    "--listen",
+                    "127.0.0.1:0",
+                    "-q",
+                    "--max-queue",
+                    "64",
+                ])
+                .arg("--out")
+                .arg(out)
+                .arg("--allow-root")
+                .arg(root)
+                .args(extra)
+                .stdin(Stdio::null()),
+        );
+        Server {
+            child,
+            base: base.expect("address line"),
+        }
     }
 }
 
@@ -100,18 +84,9 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() {
-    let root = std::env::var_os("REELFRAME_WORKLOAD")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("samples"));
-    let root = std::fs::canonicalize(root).expect("workload dir");
-    let rounds: usize = std::env::var("ROUNDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2);
-    let repeat: usize = std::env::var("REPEAT")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(3);
+    let root = std::fs::canonicalize(workload_dir()).expect("workload dir");
+    let rounds = env_usize("ROUNDS", 2);
+    let repeat = env_usize("REPEAT", 3);
     let clips = videos(&root);
     let scratch = tempfile::tempdir().unwrap();
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -173,12 +173,25 @@ pub enum StoreError {
         /// Attempts made.
         attempts: u32,
     },
+    /// A remote store failed to list or delete the objects an earlier run left in an item's
+    /// folder (`folder`), after `attempts` attempts.
+    #[error("removing the frames of an earlier run from {folder} (attempt {attempts}): {message}")]
+    Cleanup {
+        /// The item's folder.
+        folder: String,
+        /// What the store said.
+        message: String,
+        /// Attempts made.
+        attempts: u32,
+    },
 }
 
 impl From<StoreError> for ItemError {
     fn from(err: StoreError) -> Self {
         let attempts = match &err {
-            StoreError::Remote { attempts, .. } => Some(*attempts),
+            StoreError::Remote { attempts, .. } | StoreError::Cleanup { attempts, .. } => {
+                Some(*attempts)
+            }
             StoreError::Io { .. } => None,
         };
         ItemError {

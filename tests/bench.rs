@@ -7,15 +7,10 @@ use common::*;
 use serde_json::Value;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
 /// The two smallest sample clips (6 s and 8 s) keep the repeated runs short.
 fn videos() -> Vec<PathBuf> {
     vec![sample("hevc_portrait.mp4"), sample("rotated90.mp4")]
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 fn method<'a>(report: &'a Value, name: &str) -> &'a Value {

@@ -325,32 +325,28 @@ fn tolerance_serves_targets_from_keyframes_and_decodes_less() {
 fn keyframes_of_an_open_gop_hevc_stream_all_come_out() {
     let dir = tempfile::tempdir().unwrap();
     let clip = dir.path().join("hevc_open_gop.mp4");
-    let status = std::process::Command::new("ffmpeg")
-        .args(["-nostdin", "-loglevel", "error", "-y", "-i"])
-        .arg(sample("big_buck_bunny_0_30.webm"))
-        .args([
-            "-t",
-            "20",
-            "-an",
-            "-vf",
-            "crop=ih*9/16:ih,scale=180:320,fps=30,format=yuv420p",
-            "-c:v",
-            "libx265",
-            "-preset",
-            "ultrafast",
-            "-crf",
-            "26",
-            "-tag:v",
-            "hvc1",
-            "-x265-params",
-            "log-level=error",
-            "-g",
-            "250",
-        ])
-        .arg(&clip)
-        .status()
-        .expect("ffmpeg runs");
-    assert!(status.success());
+    ffmpeg(&[
+        "-i",
+        &s(&sample("big_buck_bunny_0_30.webm")),
+        "-t",
+        "20",
+        "-an",
+        "-vf",
+        "crop=ih*9/16:ih,scale=180:320,fps=30,format=yuv420p",
+        "-c:v",
+        "libx265",
+        "-preset",
+        "ultrafast",
+        "-crf",
+        "26",
+        "-tag:v",
+        "hvc1",
+        "-x265-params",
+        "log-level=error",
+        "-g",
+        "250",
+        &s(&clip),
+    ]);
     let keyframe_pts: Vec<i64> = ffprobe_packets(&clip)
         .iter()
         .filter(|p| p.key)

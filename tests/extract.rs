@@ -31,37 +31,10 @@ fn extract(out: &Path, args: &[&str]) -> (Output, HashMap<String, Value>) {
     (output, by_id)
 }
 
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
 fn frames(record: &Value) -> &Vec<Value> {
     record["derived"]["frames"]
         .as_array()
         .unwrap_or_else(|| panic!("no frames in {record}"))
-}
-
-fn s(p: &Path) -> String {
-    p.display().to_string()
-}
-
-fn schema_validator() -> jsonschema::Validator {
-    let schema: Value = serde_json::from_str(
-        &fs::read_to_string(repo_dir().join("schema/record.schema.json")).unwrap(),
-    )
-    .unwrap();
-    jsonschema::validator_for(&schema).expect("schema compiles")
-}
-
-fn assert_valid(validator: &jsonschema::Validator, record: &Value) {
-    let errors: Vec<String> = validator
-        .iter_errors(record)
-        .map(|e| format!("{e} at {}", e.instance_path))
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "record violates schema: {errors:?}\n{record}"
-    );
 }
 
 /// Checks every frame of `record` is the frame ffprobe says is displayed at its target.
@@ -296,29 +269,19 @@ fn rotated_clips_come_out_upright_with_swapped_dimensions() {
     let upright = ffmpeg_reference_rgb(&fire, pts, tmp.path());
     assert!(psnr(&ours, &upright) >= 35.0);
     let stored = tmp.path().join("stored.png");
-    let st = std::process::Command::new("ffmpeg")
-        .args([
-            "-nostdin",
-            "-v",
-            "error",
-            "-y",
-            "-noautorotate",
-            "-copyts",
-            "-i",
-        ])
-        .arg(&fire)
-        .args([
-            "-vf",
-            &format!("select='eq(pts\\,{pts})'"),
-            "-frames:v",
-            "1",
-            "-pix_fmt",
-            "rgb24",
-        ])
-        .arg(&stored)
-        .status()
-        .unwrap();
-    assert!(st.success());
+    ffmpeg(&[
+        "-noautorotate",
+        "-copyts",
+        "-i",
+        &s(&fire),
+        "-vf",
+        &format!("select='eq(pts\\,{pts})'"),
+        "-frames:v",
+        "1",
+        "-pix_fmt",
+        "rgb24",
+        &s(&stored),
+    ]);
     let db = psnr(&ours, &load_rgb(&stored));
     assert!(
         db < 20.0,
@@ -350,14 +313,17 @@ fn colour_bars_come_out_full_range_with_the_bt709_matrix() {
     ));
     // The source's own Y'CbCr samples of the first frame, from the ffmpeg CLI.
     let raw = tmp.path().join("f.yuv");
-    let st = std::process::Command::new("ffmpeg")
-        .args(["-nostdin", "-v", "error", "-y", "-i"])
-        .arg(&video)
-        .args(["-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "yuv444p"])
-        .arg(&raw)
-        .status()
-        .unwrap();
-    assert!(st.success());
+    ffmpeg(&[
+        "-i",
+        &s(&video),
+        "-frames:v",
+        "1",
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "yuv444p",
+        &s(&raw),
+    ]);
     let yuv = fs::read(&raw).unwrap();
     let (w, h) = (1920usize, 1080usize);
     assert_eq!(yuv.len(), w * h * 3);
@@ -749,23 +715,15 @@ fn readme_test_command_is_what_ci_runs() {
 fn limits_and_non_video_media_fail_with_their_own_kinds() {
     let tmp = tempfile::tempdir().unwrap();
     let audio = tmp.path().join("audio_only.mp4");
-    let st = std::process::Command::new("ffmpeg")
-        .args([
-            "-nostdin",
-            "-v",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=duration=2",
-            "-c:a",
-            "aac",
-        ])
-        .arg(&audio)
-        .status()
-        .unwrap();
-    assert!(st.success());
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=duration=2",
+        "-c:a",
+        "aac",
+        &s(&audio),
+    ]);
     let (o, recs) = extract(
         &tmp.path().join("a"),
         &[&s(&audio), &s(&sample("chaplin.mp4"))],

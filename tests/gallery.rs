@@ -5,17 +5,15 @@
 mod common;
 
 use common::s3_server::S3Server;
-use common::{read_jsonl, reelframe_command, run_reelframe, sample, samples_dir, write_jsonl};
+use common::{
+    read_jsonl, reelframe_command, run_reelframe, sample, samples_dir, stderr, write_jsonl,
+};
 use scraper::{Html, Selector};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Output;
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 fn sel(css: &str) -> Selector {
     Selector::parse(css).unwrap()

@@ -9,12 +9,7 @@ mod common;
 
 use common::*;
 use serde_json::Value;
-use std::fs;
 use std::path::{Path, PathBuf};
-
-fn s(p: &Path) -> String {
-    p.display().to_string()
-}
 
 /// 2 s of Big Buck Bunny at 320x180, H.264, tagged BT.709: the SDR scene.
 fn sdr_clip(dir: &Path) -> PathBuf {
@@ -97,16 +92,7 @@ fn extract(video: &Path, out: &Path, extra: &[&str]) -> Value {
         records[0],
         String::from_utf8_lossy(&o.stderr)
     );
-    let schema: Value = serde_json::from_str(
-        &fs::read_to_string(repo_dir().join("schema/record.schema.json")).unwrap(),
-    )
-    .unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator
-        .iter_errors(&records[0])
-        .map(|e| e.to_string())
-        .collect();
-    assert!(errors.is_empty(), "{errors:?}");
+    assert_valid(&schema_validator(), &records[0]);
     records[0].clone()
 }
 

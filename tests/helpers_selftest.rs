@@ -238,27 +238,20 @@ fn reference_png_fire2_is_upright_and_landscape() {
     // Autorotation really was applied: rotating an un-rotated decode by 180°
     // reproduces the reference exactly.
     let raw_png = tmp.path().join("raw.png");
-    let out = Command::new("ffmpeg")
-        .args(["-nostdin", "-v", "error", "-y", "-noautorotate", "-i"])
-        .arg(&clip)
-        .args([
-            "-map",
-            "0:v:0",
-            "-frames:v",
-            "1",
-            "-update",
-            "1",
-            "-pix_fmt",
-            "rgb24",
-        ])
-        .arg(&raw_png)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ffmpeg(&[
+        "-noautorotate",
+        "-i",
+        &s(&clip),
+        "-map",
+        "0:v:0",
+        "-frames:v",
+        "1",
+        "-update",
+        "1",
+        "-pix_fmt",
+        "rgb24",
+        &s(&raw_png),
+    ]);
     let raw = load_rgb(&raw_png);
     assert!(psnr(&raw, &upright) < 20.0, "reference looks un-rotated");
     assert_eq!(
@@ -294,18 +287,18 @@ fn reference_png_uses_stream_pts_when_file_starts_late() {
     // them to 0 and `select` would never match the stream pts.
     let tmp = tempfile::tempdir().unwrap();
     let clip = tmp.path().join("late.mp4");
-    let out = Command::new("ffmpeg")
-        .args(["-nostdin", "-v", "error", "-y", "-i"])
-        .arg(sample("chaplin.mp4"))
-        .args(["-t", "0.5", "-an", "-c:v", "copy", "-output_ts_offset", "5"])
-        .arg(&clip)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ffmpeg(&[
+        "-i",
+        &s(&sample("chaplin.mp4")),
+        "-t",
+        "0.5",
+        "-an",
+        "-c:v",
+        "copy",
+        "-output_ts_offset",
+        "5",
+        &s(&clip),
+    ]);
     let frames = ffprobe_frames(&clip);
     assert_eq!(frames[0].pts, 5 * 12800);
     let img = ffmpeg_reference_rgb(&clip, frames[2].pts, tmp.path());

@@ -12,10 +12,6 @@ use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-fn s(p: &Path) -> String {
-    p.display().to_string()
-}
-
 fn records_by_id(path: &Path) -> std::collections::HashMap<String, Value> {
     read_jsonl(path)
         .into_iter()

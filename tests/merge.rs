@@ -7,16 +7,8 @@ use common::*;
 use serde_json::{json, Value};
 use std::collections::HashSet;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Output;
-
-fn s(p: &Path) -> String {
-    p.display().to_string()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 /// Runs `reelframe merge ARGS`, asserting exit code 0.
 fn merge_ok(args: &[String]) -> Output {

@@ -15,10 +15,6 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn s(p: &Path) -> String {
-    p.display().to_string()
-}
-
 /// One decoded frame as ffprobe reports it: `best_effort_timestamp` (the time the ffmpeg CLI
 /// gives the frame) and its duration.
 #[derive(Debug, Clone, Copy)]
@@ -93,13 +89,7 @@ fn check(video: &Path, expect: &Expect, scratch: &Path) -> Value {
         "{name}: {rec}\n{}",
         String::from_utf8_lossy(&o.stderr)
     );
-    let schema: Value = serde_json::from_str(
-        &fs::read_to_string(repo_dir().join("schema/record.schema.json")).unwrap(),
-    )
-    .unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator.iter_errors(rec).map(|e| e.to_string()).collect();
-    assert!(errors.is_empty(), "{name}: {errors:?}");
+    assert_valid(&schema_validator(), rec);
 
     let (shown, tb) = decoded_timeline(video);
     let first = shown[0].pts;

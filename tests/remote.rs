@@ -22,10 +22,6 @@ fn bytes_of(name: &str) -> Arc<[u8]> {
     Arc::from(std::fs::read(sample(name)).unwrap())
 }
 
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
 /// Runs reelframe with the S3 server's environment (credentials, region, endpoint).
 fn run_with_env(env: &[(String, String)], args: &[&str]) -> Output {
     reelframe_command()
@@ -106,37 +102,39 @@ fn http_into_s3_stores_the_same_frames_as_a_local_run() {
     );
 
     let journal = dir.path().join("journal.jsonl");
-    let extract_into_s3 = || {
-        run_with_env(
-            &s3.env(),
-            &[
-                "extract",
-                "--input",
-                remote_list.to_str().unwrap(),
-                "--out",
-                "s3://frames/run",
-                "--s3-path-style",
-                "--journal",
-                journal.to_str().unwrap(),
-            ],
-        )
+    let extract_into_s3 = |extra: &[&str]| {
+        let mut args = vec![
+            "extract",
+            "--input",
+            remote_list.to_str().unwrap(),
+            "--out",
+            "s3://frames/run",
+            "--s3-path-style",
+            "--journal",
+            journal.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        run_with_env(&s3.env(), &args)
     };
-    let out = extract_into_s3();
+    let records_object = || {
+        let uploaded = s3
+            .get("frames", "run/records.jsonl")
+            .expect("records object");
+        let records: Vec<Value> = String::from_utf8(uploaded)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        by_id(records)
+    };
+    let out = extract_into_s3(&[]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let local_out = dir.path().join("local");
     let out = extract_list(local_list.to_str().unwrap(), &local_out, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 
     // the records object is the journal, uploaded at the end
-    let uploaded = s3
-        .get("frames", "run/records.jsonl")
-        .expect("records object");
-    let remote: Vec<Value> = String::from_utf8(uploaded)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let remote = by_id(remote);
+    let remote = records_object();
     let local = by_id(read_jsonl(&local_out.join("records.jsonl")));
     assert_eq!(remote.len(), CLIPS.len());
     let mut objects = 0;
@@ -186,13 +184,51 @@ fn http_into_s3_stores_the_same_frames_as_a_local_run() {
     assert_eq!(s3.list("frames", "run/").len(), objects + 1);
 
     // a rerun has nothing left to do
-    let out = extract_into_s3();
+    let out = extract_into_s3(&[]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("0 done, 0 failed, 3 already done"),
         "{}",
         stderr(&out)
     );
+
+    // a rerun with other sampling leaves in each item's folder exactly the JPEGs its new record
+    // names: the earlier frames go; what is not a JPEG directly in the folder stays, and so does
+    // a folder whose name only starts with the item's
+    let folder = |record: &Value| {
+        let key = record["thumbnail"]["key"].as_str().unwrap();
+        format!("run/{}", key.rsplit_once('/').unwrap().0)
+    };
+    let some_folder = folder(remote.values().next().unwrap());
+    let bystanders = [
+        format!("{some_folder}/notes.txt"),
+        format!("{some_folder}/deeper/0000_0.jpg"),
+        format!("{some_folder}x/0000_0.jpg"),
+    ];
+    for key in &bystanders {
+        s3.put("frames", key, b"not reelframe's");
+    }
+    let out = extract_into_s3(&["--frames", "2"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let rerun = records_object();
+    assert_eq!(rerun.len(), CLIPS.len());
+    let mut expected: Vec<String> = bystanders.to_vec();
+    expected.push("run/records.jsonl".to_string());
+    for (id, record) in &rerun {
+        let frames = record["derived"]["frames"].as_array().unwrap();
+        assert_eq!(frames.len(), 2, "{id}: {record}");
+        assert!(
+            remote[id]["derived"]["frames"].as_array().unwrap().len() > 2,
+            "{id}: the first run must have had frames for the rerun to remove"
+        );
+        assert_eq!(folder(record), folder(&remote[id]));
+        let named = frames
+            .iter()
+            .chain([&record["thumbnail"], &record["derived"]["contact_sheet"]]);
+        expected.extend(named.map(|object| format!("run/{}", object["key"].as_str().unwrap())));
+    }
+    expected.sort();
+    assert_eq!(s3.list("frames", "run/"), expected);
 }
 
 #[test]

@@ -7,17 +7,6 @@ use common::*;
 use serde_json::{json, Value};
 use std::fs;
 use std::io::Write;
-use std::path::Path;
-use std::process::Stdio;
-use std::time::{Duration, Instant};
-
-fn s(p: &Path) -> String {
-    p.display().to_string()
-}
-
-fn stderr(o: &std::process::Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 fn by_id(records: &[Value]) -> std::collections::HashMap<String, Value> {
     records
@@ -36,34 +25,9 @@ fn a_second_process_on_the_same_output_stops_at_once_and_the_first_loses_nothing
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
     // A reads its list from stdin, so it holds the output for as long as the test keeps the
-    // pipe open: the overlap is certain, not a matter of timing.
-    let mut first = reelframe_command()
-        .args([
-            "extract",
-            "-q",
-            "--input",
-            "-",
-            "-o",
-            &s(&out),
-            "--max-seconds",
-            "1",
-        ])
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    // pipe open
+    let mut first = extract_holding_output(&out, &["--max-seconds", "1"]);
     let lock = out.join("records.jsonl.lock");
-    let started = Instant::now();
-    while !fs::read_to_string(&lock)
-        .unwrap_or_default()
-        .contains("running")
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "A never took the lock"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
     let second = run_reelframe(["extract", &s(&sample("chaplin.mp4")), "-o", &s(&out)]);
     assert_eq!(second.status.code(), Some(2), "{}", stderr(&second));
     let message = stderr(&second);

@@ -6,11 +6,13 @@
 mod common;
 
 use common::http_faults::{Behaviour, FaultServer};
-use common::{make_broken, read_jsonl, reelframe_command, run_reelframe, sample, samples_dir};
+use common::serve_process::spawn_serve;
+use common::{
+    make_broken, read_jsonl, reelframe_command, run_reelframe, s, sample, samples_dir, stderr,
+};
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,28 +34,19 @@ impl Server {
     fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Server {
         let scratch = tempfile::tempdir().unwrap();
         let log = scratch.path().join("serve.log");
-        let mut child = reelframe_command()
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .args(args)
-            .envs(env.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let address = line
-            .trim()
-            .strip_prefix("reelframe serve: listening on ")
-            .unwrap_or_else(|| {
-                panic!(
-                    "no address line: {line:?}; log: {}",
-                    std::fs::read_to_string(&log).unwrap_or_default()
-                )
-            })
-            .to_string();
+        let (child, address) = spawn_serve(
+            reelframe_command()
+                .args(["serve", "--listen", "127.0.0.1:0"])
+                .args(args)
+                .envs(env.iter().copied())
+                .stderr(std::fs::File::create(&log).unwrap()),
+        );
+        let address = address.unwrap_or_else(|| {
+            panic!(
+                "no address line; log: {}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            )
+        });
         let token = args
             .iter()
             .position(|a| *a == "--token")
@@ -132,12 +125,25 @@ impl Drop for Server {
     }
 }
 
-fn client() -> reqwest::Client {
-    reqwest::Client::builder().no_proxy().build().unwrap()
+/// Runs `reelframe serve --listen 127.0.0.1:0 ARGS…`, which must exit at start; fails the test
+/// (stopping the server) if it listens instead.
+fn refused_at_start(args: &[&str]) -> std::process::Output {
+    let (mut child, address) = spawn_serve(
+        reelframe_command()
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .stderr(Stdio::piped()),
+    );
+    if let Some(address) = address {
+        let _ = child.kill();
+        let o = child.wait_with_output().unwrap();
+        panic!("the server started on {address}: {}", stderr(&o));
+    }
+    child.wait_with_output().unwrap()
 }
 
-fn s(p: &Path) -> String {
-    p.display().to_string()
+fn client() -> reqwest::Client {
+    reqwest::Client::builder().no_proxy().build().unwrap()
 }
 
 fn request(uri: &str, id: &str) -> Value {
@@ -737,4 +743,66 @@ async fn a_decoder_that_crashes_costs_its_request_not_the_server() {
     let (status, source, body) = server.post(&request(&video, "fine")).await;
     assert_eq!((status, source.as_str()), (200, "decoded"), "{body}");
     assert_eq!(body["derived"]["frames"].as_array().unwrap().len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_and_extract_never_write_one_records_journal_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let journal = out.join("records.jsonl");
+    let ids_in_journal = || {
+        read_jsonl(&journal)
+            .iter()
+            .map(|r| {
+                (
+                    r["content_id"].as_str().unwrap().to_string(),
+                    r["status"].clone(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    // exit code 2 and one line naming the command and the process that holds the journal
+    let assert_refused = |o: &std::process::Output, holder: &str, pid: u32| {
+        let message = stderr(o);
+        assert_eq!(o.status.code(), Some(2), "{message}");
+        let named = format!(
+            "another reelframe {holder} (pid {pid}) is writing {}",
+            journal.display()
+        );
+        assert!(message.contains(&named), "{message}");
+        assert_eq!(message.trim().lines().count(), 1, "{message}");
+    };
+    let samples = samples_dir();
+    let server = Server::start(&["--out", &s(&out), "--allow-root", &s(&samples), "-q"]);
+    let (status, _, answer) = server.post(&request(&s(&sample("chaplin.mp4")), "a")).await;
+    assert_eq!(status, 200, "{answer}");
+
+    // an extract on the server's output stops at once, naming the server
+    let o = run_reelframe(["extract", &s(&sample("fire2.mp4")), "-o", &s(&out)]);
+    assert_refused(&o, "serve", server.child.id());
+    // and the server's journal is as the server wrote it, which goes on appending to it
+    let (status, _, answer) = server
+        .post(&request(&s(&sample("rotated90.mp4")), "b"))
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        ids_in_journal(),
+        [
+            ("a".to_string(), json!("ok")),
+            ("b".to_string(), json!("ok"))
+        ]
+    );
+    drop(server);
+
+    // while an extract holds the output, a server on it refuses to start, naming the extract
+    let mut extract = common::extract_holding_output(&out, &[]);
+    let o = refused_at_start(&["--out", &s(&out)]);
+    assert_refused(&o, "extract", extract.id());
+    drop(extract.stdin.take());
+    assert_eq!(extract.wait().unwrap().code(), Some(0));
+
+    // once the extract has ended, the server starts and answers from the journal it left whole
+    let server = Server::start(&["--out", &s(&out), "--allow-root", &s(&samples), "-q"]);
+    let (status, source, answer) = server.post(&request(&s(&sample("chaplin.mp4")), "a")).await;
+    assert_eq!((status, source.as_str()), (200, "store"), "{answer}");
 }

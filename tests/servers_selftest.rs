@@ -247,9 +247,10 @@ fn stall_mid_body_pauses_after_exact_prefix() {
     // while, then the rest.
     let mut s = TcpStream::connect(server.addr()).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    // before the request goes out, so the server's stall cannot start before it
+    let t0 = Instant::now();
     s.write_all(b"GET /stall HTTP/1.1\r\nHost: x\r\n\r\n")
         .unwrap();
-    let t0 = Instant::now();
     let mut got = Vec::new();
     let mut buf = [0u8; 8192];
     let end = loop {

@@ -106,25 +106,6 @@ fn extract(video: &Path, out: &Path, extra: &[&str]) -> Value {
     records[0].clone()
 }
 
-fn schema_validator() -> jsonschema::Validator {
-    let schema: Value = serde_json::from_str(
-        &fs::read_to_string(repo_dir().join("schema/record.schema.json")).unwrap(),
-    )
-    .unwrap();
-    jsonschema::validator_for(&schema).expect("schema compiles")
-}
-
-fn assert_valid(record: &Value) {
-    let errors: Vec<String> = schema_validator()
-        .iter_errors(record)
-        .map(|e| format!("{e} at {}", e.instance_path))
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "record violates schema: {errors:?}\n{record}"
-    );
-}
-
 fn frame_pdq(frame: &Value) -> (Pdq, u8) {
     (
         Pdq::from_hex(frame["pdq"].as_str().expect("pdq is set")).expect("64 hex digits"),
@@ -235,7 +216,7 @@ fn record_hashes_match_the_reference_on_ffmpegs_upright_frame() {
         let video = sample(name);
         let out = dir.path().join(name);
         let record = extract(&video, &out, &["--frames", "4"]);
-        assert_valid(&record);
+        assert_valid(&schema_validator(), &record);
         assert_eq!(record["derived"]["sampling"]["hashes"], "pdq");
         let frames = record["derived"]["frames"].as_array().unwrap().clone();
         let stream = ffprobe_video_stream(&video);
@@ -365,7 +346,7 @@ fn contact_sheet_tiles_every_frame_in_order() {
     ] {
         let out = dir.path().join(name);
         let record = extract(&sample(name), &out, &args);
-        assert_valid(&record);
+        assert_valid(&schema_validator(), &record);
         assert_eq!(record["derived"]["sampling"]["contact_sheet"], true);
         let sheet = &record["derived"]["contact_sheet"];
         let stem = name.trim_end_matches(".mp4");
@@ -442,19 +423,6 @@ fn contact_sheet_tiles_every_frame_in_order() {
             "{name}: label box {white} white, {dark} dark pixels"
         );
     }
-}
-
-fn ffmpeg(args: &[&str]) {
-    let out = Command::new("ffmpeg")
-        .args(["-nostdin", "-v", "error", "-y"])
-        .args(args)
-        .output()
-        .expect("ffmpeg runs");
-    assert!(
-        out.status.success(),
-        "ffmpeg {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// Reposts made with the ffmpeg CLI group with their source under vPDQ's default rule, a mirrored

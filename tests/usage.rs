@@ -10,14 +10,6 @@ use common::*;
 use std::path::Path;
 use std::process::Output;
 
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn s(p: &Path) -> String {
-    p.display().to_string()
-}
-
 /// Asserts `o` failed with exit code 2 and one line on stderr (plus clap's "try --help" hint)
 /// containing every one of `needles`, without ANSI escapes; returns stderr.
 fn assert_usage_error(o: &Output, needles: &[&str]) -> String {

@@ -133,6 +133,16 @@ fn bench_mode(text: &str) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
+/// A whole-number flag of type `T` (`usize`, `u64`) limited to `range`; out of it, clap's message
+/// names the range.
+fn within<T>(range: impl std::ops::RangeBounds<u64>) -> RangedU64ValueParser<T>
+where
+    T: TryFrom<u64> + Clone + Send + Sync + 'static,
+    <T as TryFrom<u64>>::Error: Send + Sync + 'static + std::error::Error + ToString,
+{
+    RangedU64ValueParser::<T>::new().range(range)
+}
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -363,20 +373,20 @@ pub struct ExtractArgs {
     pub network: NetworkArgs,
 
     /// Videos processed at once [default: number of cores].
-    #[arg(short, long, value_parser = RangedU64ValueParser::<usize>::new().range(1..=1024), help_heading = "Performance")]
+    #[arg(short, long, value_parser = within::<usize>(1..=1024), help_heading = "Performance")]
     pub jobs: Option<usize>,
 
     /// Videos fetched ahead of the decoders (at most JOBS + N videos in memory at once)
     /// [default: 2 × jobs].
-    #[arg(long, value_name = "N", value_parser = RangedU64ValueParser::<usize>::new().range(0..=4096), help_heading = "Performance")]
+    #[arg(long, value_name = "N", value_parser = within::<usize>(0..=4096), help_heading = "Performance")]
     pub prefetch: Option<usize>,
 
     /// Frames and thumbnails being written to the store at once.
-    #[arg(long, value_name = "N", default_value_t = 16, value_parser = RangedU64ValueParser::<usize>::new().range(1..=1024), help_heading = "Performance")]
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = within::<usize>(1..=1024), help_heading = "Performance")]
     pub upload_concurrency: usize,
 
     /// Threads inside each decoder (1 = parallel across videos only).
-    #[arg(long, default_value_t = 1, value_parser = RangedU64ValueParser::<usize>::new().range(1..=64), help_heading = "Performance")]
+    #[arg(long, default_value_t = 1, value_parser = within::<usize>(1..=64), help_heading = "Performance")]
     pub decode_threads: usize,
 
     /// Deadline for one item from open to its last frame: seconds (`300`) or `90s`, `5m`.
@@ -390,7 +400,7 @@ pub struct ExtractArgs {
 
     /// Largest frame accepted, in pixels (width × height), checked against the container's
     /// size and every decoded frame; a larger one fails the item as `frame_too_large`.
-    #[arg(long, value_name = "PIXELS", default_value_t = crate::pipeline::demux::MAX_PIXELS, value_parser = RangedU64ValueParser::<u64>::new().range(4096..), help_heading = "Performance")]
+    #[arg(long, value_name = "PIXELS", default_value_t = crate::pipeline::demux::MAX_PIXELS, value_parser = within::<u64>(4096..), help_heading = "Performance")]
     pub max_pixels: u64,
 
     /// Where videos are decoded: `process` runs libavcodec in supervised decoder processes, so a
@@ -590,7 +600,7 @@ pub struct BenchArgs {
 
     /// Videos processed at once: reelframe's workers and parallel ffmpeg processes alike
     /// [default: number of cores].
-    #[arg(short, long, value_parser = RangedU64ValueParser::<usize>::new().range(1..=1024))]
+    #[arg(short, long, value_parser = within::<usize>(1..=1024))]
     pub jobs: Option<usize>,
 
     /// A reelframe mode to measure (repeatable): `fps1`, `fps:RATE`, `keyframes`, `frames:N`

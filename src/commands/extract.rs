@@ -3,7 +3,6 @@
 use super::progress::{Display, RunProgress};
 use super::{interrupt, outputs};
 use crate::config::{ExtractConfig, RecordsTarget, StoreTarget};
-use crate::files::remove_temp_files;
 use crate::pipeline::demux::init_ffmpeg;
 use crate::pipeline::input::open::{count_rows, download_list, open_rows, InputSpec};
 use crate::pipeline::input::InputRow;
@@ -13,7 +12,7 @@ use crate::pipeline::net::io_runtime;
 use crate::pipeline::net::s3::LazyClient;
 use crate::pipeline::record::avro::write_avro_from_jsonl;
 use crate::pipeline::record::sink::{S3JournalSink, S3Records};
-use crate::pipeline::record::{JsonlSink, RecordSink, RecordsLock, ResumeLog};
+use crate::pipeline::record::{JsonlSink, RecordSink, ResumeLog};
 use crate::pipeline::run::{run as run_items, RunSettings};
 use crate::pipeline::source::{HttpSource, LocalSource, S3Source, Sources};
 use crate::pipeline::store::{DirStore, FrameStore, S3Store};
@@ -84,30 +83,11 @@ pub fn run(config: &ExtractConfig, styled: bool) -> Result<i32> {
         }
     };
     // one owner per records file: a second run on the same output stops here, before any work
-    let records_lock = match config.records.journal() {
-        None => None,
-        Some(path) => {
-            let folder = path
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(std::path::Path::new("."));
-            std::fs::create_dir_all(folder)
-                .with_context(|| format!("creating the records folder {}", folder.display()))?;
-            let lock = RecordsLock::acquire(path)?;
-            if lock.previous_run_was_killed() {
-                let mut removed = remove_temp_files(folder, false)?;
-                if let StoreTarget::Dir(dir) = &config.store {
-                    removed += remove_temp_files(dir, true)
-                        .with_context(|| format!("cleaning {}", dir.display()))?;
-                }
-                tracing::info!(
-                    removed,
-                    "the last run on this output was killed: removed the temporary files it left"
-                );
-            }
-            Some(lock)
-        }
-    };
+    let records_lock = config
+        .records
+        .journal()
+        .map(|journal| outputs::lock_records(journal, &config.store, "extract"))
+        .transpose()?;
     // remote input lists: downloaded first (to temporary files that live until the end)
     let mut inputs = Vec::with_capacity(config.inputs.len());
     let mut _downloaded_lists = Vec::new();

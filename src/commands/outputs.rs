@@ -1,10 +1,13 @@
 //! Checks made before `extract` does any work: every local output path can be written, and
 //! every input directory holds videos. Each failure is one line naming the flag, the path and
-//! the fix (exit code 2).
+//! the fix (exit code 2). And the records lock `extract` and `serve` both take.
 
 use crate::config::{ExtractConfig, RecordsTarget, StoreTarget};
+use crate::files::remove_temp_files;
 use crate::pipeline::input::open::InputSpec;
 use crate::pipeline::input::{items_from_paths, VIDEO_EXTENSIONS};
+use crate::pipeline::record::RecordsLock;
+use anyhow::Context;
 use anyhow::{bail, Result};
 use std::path::Path;
 
@@ -39,6 +42,35 @@ pub fn check(config: &ExtractConfig) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Takes the lock of the records file `journal` for `command` (`extract`, `serve`), creating its
+/// folder: a second process on the same records stops here, before any work. When the last owner
+/// was killed, removes the temporary files it left beside the records and in a directory `store`.
+pub(crate) fn lock_records(
+    journal: &Path,
+    store: &StoreTarget,
+    command: &str,
+) -> Result<RecordsLock> {
+    let folder = journal
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(folder)
+        .with_context(|| format!("creating the records folder {}", folder.display()))?;
+    let lock = RecordsLock::acquire(journal, command)?;
+    if lock.previous_run_was_killed() {
+        let mut removed = remove_temp_files(folder, false)?;
+        if let StoreTarget::Dir(dir) = store {
+            removed += remove_temp_files(dir, true)
+                .with_context(|| format!("cleaning {}", dir.display()))?;
+        }
+        tracing::info!(
+            removed,
+            "the last run on this output was killed: removed the temporary files it left"
+        );
+    }
+    Ok(lock)
 }
 
 /// A directory that exists or can be made: nothing on the way may be a file.

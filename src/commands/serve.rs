@@ -43,6 +43,14 @@ async fn stop_signal() {
 /// Runs the server until a signal stops it; returns exit code 0 after a graceful stop.
 pub fn run(config: &ServeConfig) -> Result<i32> {
     init_ffmpeg(false);
+    // the journal has one owner, as extract's records do: an extract on this output (or a second
+    // server) stops at start instead of compacting what this server appends to, and vice versa
+    let journal_lock = config
+        .settings
+        .journal
+        .as_deref()
+        .map(|journal| super::outputs::lock_records(journal, &config.store, "serve"))
+        .transpose()?;
     let runtime = io_runtime().context("starting the I/O runtime")?;
     let limits = config.network.limits.clone();
     let s3 = Arc::new(LazyClient::new(config.network.s3.clone(), limits.clone()));
@@ -130,6 +138,7 @@ pub fn run(config: &ServeConfig) -> Result<i32> {
                 })
                 .into_future(),
         );
+        let mut clean = true;
         tokio::select! {
             ended = &mut server => {
                 ended.context("the server task failed")?.context("serving")?;
@@ -147,14 +156,22 @@ pub fn run(config: &ServeConfig) -> Result<i32> {
                             shutdown_timeout
                         );
                         server.abort();
+                        clean = false;
                     }
                 }
             }
         }
-        anyhow::Ok(())
+        anyhow::Ok(clean)
     });
     runtime.shutdown_background();
-    result?;
+    let clean = result?;
+    // after abandoned requests the lock stays `running`, so the next owner removes their
+    // temporary files
+    if let Some(lock) = journal_lock.filter(|_| clean) {
+        let path = lock.path().display().to_string();
+        lock.release()
+            .with_context(|| format!("releasing {path}"))?;
+    }
     eprintln!("reelframe serve: stopped");
     Ok(0)
 }

@@ -68,6 +68,65 @@ pub enum StoreTarget {
     S3(S3Location),
 }
 
+impl StoreTarget {
+    /// The store `-o/--out` names: `s3://bucket/prefix`, or a local directory.
+    pub fn from_out(out: &std::path::Path) -> Result<StoreTarget> {
+        Ok(match s3_argument("--out", out)? {
+            Some(location) => StoreTarget::S3(location),
+            None => StoreTarget::Dir(out.to_path_buf()),
+        })
+    }
+}
+
+/// Where a run's records go: `--records` if given (`-` standard output, `s3://bucket/key` an
+/// object written from the local `--journal`, anything else a file), else beside the frames in
+/// `store` as `records.jsonl`, or `records.shard-I-of-N.jsonl` for a shard (so shards on one
+/// output never contend).
+pub fn records_target(
+    records: Option<&std::path::Path>,
+    store: &StoreTarget,
+    shard: Option<Shard>,
+    journal: Option<&std::path::Path>,
+) -> Result<RecordsTarget> {
+    let records_name = match shard {
+        Some(s) => format!("records.shard-{:04}-of-{:04}.jsonl", s.index, s.count),
+        None => "records.jsonl".to_string(),
+    };
+    let s3_records = |location: S3Location| {
+        let journal = journal.map(PathBuf::from).unwrap_or_else(|| {
+            let mut path = PathBuf::from(".reelframe").join(safe_segment(&location.bucket));
+            for part in location.key.split('/') {
+                path.push(safe_segment(part));
+            }
+            path
+        });
+        RecordsTarget::S3 { location, journal }
+    };
+    Ok(match records {
+        Some(p) if p.as_os_str() == "-" => RecordsTarget::Stdout,
+        Some(p) => match s3_argument("--records", p)? {
+            Some(location) if location.key.is_empty() => {
+                bail!("--records {location} needs an object key")
+            }
+            Some(location) => s3_records(location),
+            None => RecordsTarget::File(p.to_path_buf()),
+        },
+        None => match store {
+            StoreTarget::Dir(dir) => RecordsTarget::File(dir.join(&records_name)),
+            StoreTarget::S3(location) => {
+                let key = match location.key.as_str() {
+                    "" => records_name,
+                    prefix => format!("{prefix}/{records_name}"),
+                };
+                s3_records(S3Location {
+                    bucket: location.bucket.clone(),
+                    key,
+                })
+            }
+        },
+    })
+}
+
 /// How to reach remote sources and stores.
 #[derive(Debug, Clone)]
 pub struct NetworkConfig {
@@ -227,53 +286,18 @@ impl ExtractConfig {
         if platform.is_empty() {
             bail!("--platform must not be empty");
         }
-        let store = match s3_argument("--out", &args.out)? {
-            Some(location) => StoreTarget::S3(location),
-            None => StoreTarget::Dir(args.out.clone()),
-        };
+        let store = StoreTarget::from_out(&args.out)?;
         let shard = args
             .shard
             .as_deref()
             .map(|spec| Shard::resolve(spec, &|name| std::env::var(name).ok()))
             .transpose()?;
-        // each shard's records are its own file, so shards on one output never contend
-        let records_name = match shard {
-            Some(s) => format!("records.shard-{:04}-of-{:04}.jsonl", s.index, s.count),
-            None => "records.jsonl".to_string(),
-        };
-        let s3_records = |location: S3Location| {
-            let journal = args.journal.clone().unwrap_or_else(|| {
-                let mut path = PathBuf::from(".reelframe").join(safe_segment(&location.bucket));
-                for part in location.key.split('/') {
-                    path.push(safe_segment(part));
-                }
-                path
-            });
-            RecordsTarget::S3 { location, journal }
-        };
-        let records = match &args.records {
-            Some(p) if p.as_os_str() == "-" => RecordsTarget::Stdout,
-            Some(p) => match s3_argument("--records", p)? {
-                Some(location) if location.key.is_empty() => {
-                    bail!("--records {location} needs an object key")
-                }
-                Some(location) => s3_records(location),
-                None => RecordsTarget::File(p.clone()),
-            },
-            None => match &store {
-                StoreTarget::Dir(dir) => RecordsTarget::File(dir.join(&records_name)),
-                StoreTarget::S3(location) => {
-                    let key = match location.key.as_str() {
-                        "" => records_name.clone(),
-                        prefix => format!("{prefix}/{records_name}"),
-                    };
-                    s3_records(S3Location {
-                        bucket: location.bucket.clone(),
-                        key,
-                    })
-                }
-            },
-        };
+        let records = records_target(
+            args.records.as_deref(),
+            &store,
+            shard,
+            args.journal.as_deref(),
+        )?;
         let video_url_template = args
             .video_url_template
             .as_deref()

@@ -1,6 +1,6 @@
 //! The checked `serve` configuration.
 
-use super::{network_from_args, s3_argument, NetworkConfig, StoreTarget};
+use super::{network_from_args, records_target, NetworkConfig, RecordsTarget, StoreTarget};
 use crate::cli::ServeArgs;
 use crate::pipeline::encode::SizeSpec;
 use crate::pipeline::extract::{ExtractOptions, Hashes};
@@ -91,17 +91,18 @@ impl ServeConfig {
         if platform.is_empty() {
             bail!("--platform must not be empty");
         }
-        let store = match s3_argument("--out", &args.out)? {
-            Some(location) => StoreTarget::S3(location),
-            None => StoreTarget::Dir(args.out.clone()),
-        };
-        let journal = match (&args.records, &store) {
-            (Some(p), _) if p.to_string_lossy().contains("://") => {
+        let store = StoreTarget::from_out(&args.out)?;
+        let journal = match &args.records {
+            Some(p) if p.to_string_lossy().contains("://") => {
                 bail!("--records must be a local file for serve: {}", p.display())
             }
-            (Some(p), _) => Some(p.clone()),
-            (None, StoreTarget::Dir(dir)) => Some(dir.join("records.jsonl")),
-            (None, StoreTarget::S3(_)) => None,
+            Some(p) => Some(p.clone()),
+            // extract's default records file in a directory store, so a server and an extract on
+            // one output share (and take turns on) one journal; none on S3
+            None => match records_target(None, &store, None, None)? {
+                RecordsTarget::File(path) => Some(path),
+                RecordsTarget::S3 { .. } | RecordsTarget::Stdout => None,
+            },
         };
         let request_timeout = flag_duration("--request-timeout", &args.request_timeout)?;
         let max_bytes = flag_size("--max-bytes", &args.max_bytes)?;

@@ -15,6 +15,7 @@
 
 pub mod http_faults;
 pub mod s3_server;
+pub mod serve_process;
 
 use std::ffi::OsStr;
 use std::fs;
@@ -93,6 +94,37 @@ where
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", reelframe_bin().display()))
 }
 
+/// A path as an argument: `p.display().to_string()`.
+pub fn s(p: &Path) -> String {
+    p.display().to_string()
+}
+
+/// A finished process's stderr, as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The validator of `schema/record.schema.json`, which every record must pass.
+pub fn schema_validator() -> jsonschema::Validator {
+    let schema: Value = serde_json::from_str(
+        &fs::read_to_string(repo_dir().join("schema/record.schema.json")).unwrap(),
+    )
+    .unwrap();
+    jsonschema::validator_for(&schema).expect("schema compiles")
+}
+
+/// Fails the test, naming every violation and the record, unless `record` passes `validator`.
+pub fn assert_valid(validator: &jsonschema::Validator, record: &Value) {
+    let errors: Vec<String> = validator
+        .iter_errors(record)
+        .map(|e| format!("{e} at {}", e.instance_path))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "record violates schema: {errors:?}\n{record}"
+    );
+}
+
 /// Runs the `ffmpeg` CLI with `args` (quiet, overwriting, no stdin) and fails the test, with
 /// ffmpeg's own error, if it fails: for tests that make their clips at test time.
 pub fn ffmpeg(args: &[&str]) {
@@ -107,6 +139,37 @@ pub fn ffmpeg(args: &[&str]) {
         "ffmpeg {args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// Starts `reelframe extract -q --input - -o OUT ARGS…` with its list on a pipe (stderr piped
+/// too) and returns once it holds OUT's records lock (`OUT/records.jsonl.lock` says
+/// `pid N running`, N its pid, not that of an earlier owner that was killed):
+/// it keeps the output until the test closes its stdin, so an overlap with it is certain, not a
+/// matter of timing.
+pub fn extract_holding_output(out: &Path, args: &[&str]) -> std::process::Child {
+    let child = reelframe_command()
+        .args(["extract", "-q", "--input", "-", "-o"])
+        .arg(out)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lock = out.join("records.jsonl.lock");
+    let held = format!("pid {} running", child.id());
+    let started = std::time::Instant::now();
+    while !fs::read_to_string(&lock)
+        .unwrap_or_default()
+        .contains(&held)
+    {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "extract never took the lock {}",
+            lock.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child
 }
 
 // ---------------------------------------------------------------------------

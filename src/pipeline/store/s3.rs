@@ -3,14 +3,21 @@
 //! Each object is one PutObject, which S3 makes visible whole or not at all, so a killed run
 //! never leaves a partial object; a record is written only after every object it names is
 //! stored. Uploads retry under the same policy as fetches.
+//!
+//! Like the directory store, it removes the JPEGs an earlier run left in an item's folder that
+//! the new record does not name (a rerun with other sampling): it lists the folder (one level,
+//! as a directory is read) and deletes the rest. Credentials that may write but not list or
+//! delete leave them in place, with one warning for the run.
 
 use super::{FrameStore, ObjectMeta};
-use crate::error::{ItemError, StoreError};
+use crate::error::{ErrorKind, ItemError, StoreError};
 use crate::pipeline::net::retry::with_retries;
 use crate::pipeline::net::s3::{classify, S3Location};
 use crate::pipeline::net::FetchLimits;
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Writes objects to S3 or an S3-compatible server.
@@ -20,6 +27,8 @@ pub struct S3Store {
     location: S3Location,
     public_url_base: Option<String>,
     limits: FetchLimits,
+    /// Set once listing or deleting was refused: no more attempts at removing stale objects.
+    cleanup_denied: Arc<AtomicBool>,
 }
 
 impl S3Store {
@@ -37,6 +46,7 @@ impl S3Store {
             location,
             public_url_base: public_url_base.map(|b| b.trim_end_matches('/').to_string()),
             limits,
+            cleanup_denied: Arc::default(),
         }
     }
 
@@ -80,6 +90,70 @@ impl S3Store {
                 ))
             }
         }
+    }
+}
+
+impl S3Store {
+    /// The object keys directly in `folder` (a key prefix ending in `/`; deeper keys are not
+    /// listed, as a directory's subfolders are not), every page of them.
+    async fn list_folder(&self, folder: &str) -> Result<Vec<String>, ItemError> {
+        let bucket = &self.location.bucket;
+        let what = format!("listing s3://{bucket}/{folder}");
+        let deadline = Instant::now() + self.limits.fetch_deadline;
+        let mut keys = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let (page, _) = with_retries(&self.limits.retry, deadline, &what, |_| {
+                let request = self
+                    .client
+                    .list_objects_v2()
+                    .bucket(bucket)
+                    .prefix(folder)
+                    .delimiter("/")
+                    .set_continuation_token(token.clone());
+                let what = &what;
+                async move { request.send().await.map_err(|err| classify(what, &err)) }
+            })
+            .await?;
+            keys.extend(
+                page.contents()
+                    .iter()
+                    .filter_map(|object| object.key())
+                    .map(str::to_string),
+            );
+            match page.next_continuation_token() {
+                Some(next) if page.is_truncated() == Some(true) => token = Some(next.to_string()),
+                _ => return Ok(keys),
+            }
+        }
+    }
+
+    /// Deletes the object `object_key` (a full key).
+    async fn delete(&self, object_key: &str) -> Result<(), ItemError> {
+        let bucket = &self.location.bucket;
+        let what = format!("deleting s3://{bucket}/{object_key}");
+        let deadline = Instant::now() + self.limits.fetch_deadline;
+        with_retries(&self.limits.retry, deadline, &what, |_| {
+            let request = self.client.delete_object().bucket(bucket).key(object_key);
+            let what = &what;
+            async move { request.send().await.map_err(|err| classify(what, &err)) }
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Removes the `.jpg` objects directly in the item folder `prefix` that `keep` does not name.
+    async fn remove_stale_objects(&self, prefix: &str, keep: &[String]) -> Result<(), ItemError> {
+        let folder = format!("{}/", self.object_key(prefix));
+        for object_key in self.list_folder(&folder).await? {
+            let Some(name) = object_key.strip_prefix(&folder) else {
+                continue;
+            };
+            if name.ends_with(".jpg") && !keep.contains(&format!("{prefix}/{name}")) {
+                self.delete(&object_key).await?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -147,6 +221,38 @@ impl FrameStore for S3Store {
             Some(base) => format!("{base}/{object_key}"),
             None => format!("s3://{}/{object_key}", self.location.bucket),
         }
+    }
+
+    fn remove_stale(
+        &self,
+        prefix: String,
+        keep: Vec<String>,
+    ) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async move {
+            if self.cleanup_denied.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+            match self.remove_stale_objects(&prefix, &keep).await {
+                Ok(()) => Ok(()),
+                Err(err) if err.kind == ErrorKind::AccessDenied => {
+                    if !self.cleanup_denied.swap(true, Ordering::Relaxed) {
+                        tracing::warn!(
+                            "{}: frames that earlier runs with other sampling left in the items' \
+                             folders stay there (allow s3:ListBucket and s3:DeleteObject on {} \
+                             to have them removed)",
+                            err.message,
+                            self.location
+                        );
+                    }
+                    Ok(())
+                }
+                Err(err) => Err(StoreError::Cleanup {
+                    folder: format!("s3://{}/{}", self.location.bucket, self.object_key(&prefix)),
+                    message: err.message,
+                    attempts: err.attempts.unwrap_or(1),
+                }),
+            }
+        })
     }
 }
 
