@@ -90,7 +90,12 @@ pub fn run() -> io::Result<i32> {
         runtime.handle().clone(),
     );
     while let Some((message, body)) = read_message::<ToWorker>(&mut input, max_body)? {
-        let ToWorker::Job { item, path } = message else {
+        let ToWorker::Job {
+            item,
+            options,
+            path,
+        } = message
+        else {
             return Ok(2);
         };
         let fetched = Fetched {
@@ -109,9 +114,10 @@ pub fn run() -> io::Result<i32> {
         };
         fault_injection(&item.content_id);
         let before = extractor.metrics().work();
-        let result = extractor
+        let job = extractor.with_options(options);
+        let result = job
             .process_guarded(&item, &fetched)
-            .and_then(|pending| runtime.block_on(extractor.finish_guarded(pending)));
+            .and_then(|pending| runtime.block_on(job.finish_guarded(pending)));
         let work = extractor.metrics().work().since(&before);
         let reply = match result {
             Ok(extracted) => FromWorker::Done {

@@ -176,7 +176,7 @@ pub(crate) fn run_isolated(
                 unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
             }
         });
-        let result = exchange(process, item, fetched, metrics, on_object);
+        let result = exchange(process, options, item, fetched, metrics, on_object);
         drop(done_tx);
         let _ = watchdog.join();
         match result {
@@ -192,6 +192,7 @@ pub(crate) fn run_isolated(
 /// Sends one job and reads the answers. An I/O error means the decoder died.
 fn exchange(
     process: &mut DecoderProcess,
+    options: &ExtractOptions,
     item: &Item,
     fetched: &Fetched,
     metrics: &Metrics,
@@ -201,6 +202,7 @@ fn exchange(
         VideoData::File(path) => {
             let job = ToWorker::Job {
                 item: item.clone(),
+                options: options.clone(),
                 path: Some(path.canonicalize().unwrap_or_else(|_| path.clone())),
             };
             write_message(process.stdin(), &job, &[])?;
@@ -208,6 +210,7 @@ fn exchange(
         VideoData::Memory(bytes) => {
             let job = ToWorker::Job {
                 item: item.clone(),
+                options: options.clone(),
                 path: None,
             };
             write_message(process.stdin(), &job, bytes)?;

@@ -19,9 +19,10 @@ const MAX_HEADER_BYTES: u32 = 64 << 20;
 /// Main process → decoder process.
 #[derive(Debug, Serialize, Deserialize)]
 pub enum ToWorker {
-    /// Sent once, first: how every item is extracted.
+    /// Sent once, first.
     Init {
-        /// The options, as the main process checked them.
+        /// The options the decoder starts with (each job carries its own: `serve` samples each
+        /// request its own way).
         options: ExtractOptions,
         /// Largest video the main process sends inline.
         max_video_bytes: u64,
@@ -30,6 +31,8 @@ pub enum ToWorker {
     Job {
         /// The item (its ID, its platform, its fields).
         item: Item,
+        /// How this item is extracted (`serve` samples each request its own way).
+        options: ExtractOptions,
         /// A local file to read in place, or `None` for the video sent as the body.
         path: Option<PathBuf>,
     },
