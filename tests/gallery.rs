@@ -184,6 +184,30 @@ fn every_record_is_shown_with_working_links() {
         assert_eq!(list_ids(&root, first), expected, "{first}");
     }
 
+    // the tabs: every list with its size, statuses first, then the kinds, duplicates, groups
+    let index = parse(&root.join("index.html"));
+    let tabs: Vec<String> = index
+        .select(&sel("nav a"))
+        .map(|a| a.text().collect())
+        .collect();
+    let mut expected_tabs = vec![
+        format!("all ({})", records.len()),
+        format!("ok ({})", count("ok")),
+        format!("failed ({})", count("failed")),
+    ];
+    for (_, field, value) in &lists {
+        if field == "kind" {
+            let n = records
+                .iter()
+                .filter(|r| r["error"]["kind"] == *value)
+                .count();
+            expected_tabs.push(format!("{} ({n})", value.as_str().unwrap()));
+        }
+    }
+    expected_tabs.push(format!("duplicate ({})", count("duplicate")));
+    expected_tabs.push("groups (1)".to_string());
+    assert_eq!(tabs, expected_tabs);
+
     // no script anywhere, and every relative link and picture is a file that exists
     let all = pages(&root);
     assert_eq!(

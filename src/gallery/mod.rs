@@ -170,22 +170,16 @@ impl Site<'_> {
     fn tabs(&self, current: Option<&Series>) -> Vec<Tab> {
         let mut order: Vec<(&Series, usize)> =
             self.scan.counts.iter().map(|(s, &n)| (s, n)).collect();
-        // statuses in their enum order, the kinds after `failed` by size
-        order.sort_by(|a, b| {
-            let rank = |s: &Series| match s {
-                Series::Kind(_) => 2,
-                Series::Duplicate => 3,
-                Series::Groups => 4,
-                Series::Failed => 1,
-                _ => 0,
-            };
-            (rank(a.0), rank(a.0) == 2, std::cmp::Reverse(a.1), a.0).cmp(&(
-                rank(b.0),
-                rank(b.0) == 2,
-                std::cmp::Reverse(b.1),
-                b.0,
-            ))
-        });
+        // the enum's order (all, ok, failed, the kinds, duplicate, groups), the kinds by size;
+        // the sort is stable, so equal sizes keep the map's (alphabetical) order
+        let rank = |s: &Series| match s {
+            Series::All | Series::Ok => 0,
+            Series::Failed => 1,
+            Series::Kind(_) => 2,
+            Series::Duplicate => 3,
+            Series::Groups => 4,
+        };
+        order.sort_by_key(|&(s, n)| (rank(s), std::cmp::Reverse(if s.is_kind() { n } else { 0 })));
         if !order.iter().any(|(s, _)| **s == Series::All) {
             order.insert(0, (&Series::All, 0));
         }
