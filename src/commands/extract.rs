@@ -108,10 +108,9 @@ pub fn run(config: &ExtractConfig, styled: bool) -> Result<i32> {
         runtime.handle().clone(),
     );
     if config.isolate {
-        extractor = extractor.with_isolation(Isolation {
-            exe: std::env::current_exe().context("finding the reelframe executable")?,
-            max_video_bytes: config.max_bytes,
-        });
+        let isolation = Isolation::of_this_binary(config.max_bytes)
+            .context("finding the reelframe executable")?;
+        extractor = extractor.with_isolation(isolation);
     }
     let extractor = Arc::new(extractor);
     let rows = open_rows(&inputs, &config.defaults)?;

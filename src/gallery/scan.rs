@@ -7,8 +7,7 @@ use super::record::has_content_id;
 use super::series::Series;
 use super::GalleryError;
 use crate::pipeline::input::{JsonLine, JsonLines};
-use crate::similar::{self, MatchRule, VideoHashes};
-use serde::Deserialize;
+use crate::similar::{self, Group, MatchRule, VideoHashes};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
@@ -125,23 +124,7 @@ pub fn scan(paths: &[PathBuf], groups: &GroupsFrom) -> Result<Scan, GalleryError
             // a content ID is grouped once, as `similar` does
             let mut seen = std::collections::HashSet::new();
             hashes.retain(|v| seen.insert(v.content_id.clone()));
-            let (found, _) = similar::group(&hashes, rule);
-            found
-                .into_iter()
-                .map(|g| FileGroup {
-                    group: g.group,
-                    members: g
-                        .members
-                        .into_iter()
-                        .map(|m| FileMember {
-                            content_id: m.content_id,
-                            matched_in_founder: m.matched_in_founder,
-                            founder_matched: m.founder_matched,
-                            mirrored: m.mirrored,
-                        })
-                        .collect(),
-                })
-                .collect()
+            similar::group(&hashes, rule).0
         }
         GroupsFrom::File(path) => read_groups(path)?,
         GroupsFrom::Off => Vec::new(),
@@ -181,33 +164,15 @@ fn skip(scan: &mut Scan, path: &Path, line_no: u64, why: &str) {
     }
 }
 
-/// A group as `reelframe similar` writes it.
-#[derive(Debug, Deserialize)]
-struct FileGroup {
-    group: usize,
-    members: Vec<FileMember>,
-}
-
-#[derive(Debug, Deserialize)]
-struct FileMember {
-    content_id: String,
-    #[serde(default)]
-    matched_in_founder: f64,
-    #[serde(default)]
-    founder_matched: f64,
-    #[serde(default)]
-    mirrored: bool,
-}
-
 /// Reads `reelframe similar`'s groups.
-fn read_groups(path: &Path) -> Result<Vec<FileGroup>, GalleryError> {
+fn read_groups(path: &Path) -> Result<Vec<Group>, GalleryError> {
     let file = File::open(path).map_err(|e| GalleryError::io(path, e))?;
     let mut lines = JsonLines::with_limit(BufReader::new(file), MAX_RECORD_BYTES);
     let mut groups = Vec::new();
     while let Some((line_no, line)) = lines.next_line().map_err(|e| GalleryError::io(path, e))? {
         let parsed = match line {
             JsonLine::Object(map) => {
-                serde_json::from_value::<FileGroup>(Value::Object(map)).map_err(|e| e.to_string())
+                serde_json::from_value::<Group>(Value::Object(map)).map_err(|e| e.to_string())
             }
             JsonLine::Invalid { why, .. } => Err(why),
         };

@@ -29,7 +29,7 @@ shared by more than `max_bucket` frames (flat or common pictures) are not used f
 pub mod index;
 
 use crate::pipeline::hash::Pdq;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// The reference's match rule and the index's limits.
@@ -235,24 +235,29 @@ fn mirror_lists<'a>(
     (rule.mirrors && lists.iter().any(|m| !m.is_empty())).then_some(lists)
 }
 
-/// A member of a group.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// A member of a group. Read back (the gallery's `--groups`), a field other than the ID that
+/// is missing reads as 0 or false, so groups from older versions still load.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Member {
     /// Its content_id.
     pub content_id: String,
     /// Its usable frames (distinct hashes of sufficient quality).
+    #[serde(default)]
     pub frames: usize,
     /// Percent of its frames matched in the founder (100 for the founder).
+    #[serde(default)]
     pub matched_in_founder: f64,
     /// Percent of the founder's frames matched in it (100 for the founder).
+    #[serde(default)]
     pub founder_matched: f64,
     /// Whether it matches the founder only through a mirror (a mirrored repost of it, or the
     /// founder is the mirrored one).
+    #[serde(default)]
     pub mirrored: bool,
 }
 
 /// A group of near-duplicates; the first member founded it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Group {
     /// 1, 2, … in order of size, then of the founder's position in the input.
     pub group: usize,

@@ -57,6 +57,17 @@ pub struct Isolation {
     pub max_video_bytes: u64,
 }
 
+impl Isolation {
+    /// Decoder processes of the running executable (which must be the `reelframe` binary, whose
+    /// `__worker` command they run).
+    pub fn of_this_binary(max_video_bytes: u64) -> std::io::Result<Isolation> {
+        Ok(Isolation {
+            exe: std::env::current_exe()?,
+            max_video_bytes,
+        })
+    }
+}
+
 /// A running decoder process.
 struct DecoderProcess {
     child: Child,
