@@ -41,7 +41,10 @@ fn children_of(parent: u32) -> Vec<u32> {
 
 fn wait_for_records(path: &Path, n: usize) {
     let started = Instant::now();
-    while !path.exists() || read_jsonl(path).len() < n {
+    // complete lines only: a record being appended is not read half-written
+    let complete =
+        |path: &Path| fs::read(path).map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count());
+    while complete(path) < n {
         assert!(
             started.elapsed() < Duration::from_secs(60),
             "no record {n} in {}",
@@ -176,8 +179,12 @@ fn a_decoder_killed_from_outside_is_replaced_and_holds_no_credentials() {
     // SAFETY (test): decoder is our grandchild's pid, alive (read above).
     let killed = unsafe { libc::kill(decoder as i32, libc::SIGSEGV) };
     assert_eq!(killed, 0);
-    for name in ["fire2.mp4", "rotated90.mp4"] {
+    // one row at a time: rows in flight are fetched concurrently and reach the decoder in the
+    // order their fetches finish, not their input order
+    for (n, name) in ["fire2.mp4", "rotated90.mp4"].into_iter().enumerate() {
         writeln!(stdin, "{}", row(name)).unwrap();
+        stdin.flush().unwrap();
+        wait_for_records(&records, n + 2);
     }
     drop(stdin);
     let status = main.wait().unwrap();
