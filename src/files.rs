@@ -106,27 +106,28 @@ pub fn write_atomic(dest: &Path, bytes: &[u8], durability: Durability) -> io::Re
     file.commit(durability)
 }
 
-/// Removes the temporary files a killed writer left in `dir` (and, with `recursive`, in every
-/// folder below it): names starting with [`TEMP_PREFIX`], and the `*.compact-*.tmp` files of
-/// earlier versions. Returns how many were removed. Call only while no other writer can be
-/// writing there (the caller holds the output's lock).
-pub fn remove_temp_files(dir: &Path, recursive: bool) -> io::Result<u64> {
+/// Removes the temporary files that the killed process `writer_pid` left in `dir` (and, with
+/// `recursive`, in every folder below it): names starting with [`TEMP_PREFIX`] and that pid (see
+/// [`AtomicFile::create`]), and the `*.compact-*.tmp` files of earlier versions. Temporary files
+/// of other processes are left alone: another run may share the folder (a server, or a shard
+/// with its own records) and be writing them now. Returns how many were removed.
+pub fn remove_temp_files(dir: &Path, recursive: bool, writer_pid: u32) -> io::Result<u64> {
     let mut removed = 0;
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(0),
         Err(err) => return Err(err),
     };
+    let own = format!("{TEMP_PREFIX}{writer_pid}-");
     for entry in entries {
         let entry = entry?;
         let kind = entry.file_type()?;
         let name = entry.file_name();
         let name = name.to_string_lossy();
         if kind.is_dir() && recursive {
-            removed += remove_temp_files(&entry.path(), true)?;
+            removed += remove_temp_files(&entry.path(), true, writer_pid)?;
         } else if kind.is_file()
-            && (name.starts_with(TEMP_PREFIX)
-                || (name.contains(".compact-") && name.ends_with(".tmp")))
+            && (name.starts_with(&own) || (name.contains(".compact-") && name.ends_with(".tmp")))
         {
             std::fs::remove_file(entry.path())?;
             removed += 1;

@@ -247,7 +247,7 @@ fn an_over_long_row_is_skipped_with_its_line_and_the_rest_is_read() {
 }
 
 #[test]
-fn a_rerun_after_a_kill_removes_what_the_killed_run_left() {
+fn a_rerun_after_a_kill_removes_what_the_killed_run_left_and_nothing_else() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
     let o = run_reelframe(["extract", "-q", &s(&sample("fire2.mp4")), "-o", &s(&out)]);
@@ -260,13 +260,26 @@ fn a_rerun_after_a_kill_removes_what_the_killed_run_left() {
         out.join(".tmp-999999-3-records.jsonl"),
         out.join("records.compact-999999.tmp"),
     ];
-    for path in &leftovers {
+    // what other writers sharing the folder are writing now (a server, a shard with its own
+    // records; this test process stands for one) or left in their own killed runs
+    let others = [
+        item.join(format!(".tmp-{}-1-0002_2000.jpg", std::process::id())),
+        out.join(".tmp-999998-1-records.shard-0001-of-0002.jsonl"),
+    ];
+    for path in leftovers.iter().chain(&others) {
         fs::write(path, vec![0u8; 4096]).unwrap();
     }
     let o = run_reelframe(["extract", "-q", &s(&sample("fire2.mp4")), "-o", &s(&out)]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     for path in &leftovers {
         assert!(!path.exists(), "{} is still there", path.display());
+    }
+    for path in &others {
+        assert!(
+            path.exists(),
+            "another writer's {} was removed",
+            path.display()
+        );
     }
     assert_eq!(read_jsonl(&out.join("records.jsonl")).len(), 1);
 }

@@ -60,13 +60,18 @@ pub(crate) fn lock_records(
         .with_context(|| format!("creating the records folder {}", folder.display()))?;
     let lock = RecordsLock::acquire(journal, command)?;
     if lock.previous_run_was_killed() {
-        let mut removed = remove_temp_files(folder, false)?;
+        let Some(pid) = lock.killed_pid() else {
+            tracing::info!("the last run on this output was killed; its lock names no process, so its temporary files (.tmp-*) are left");
+            return Ok(lock);
+        };
+        let mut removed = remove_temp_files(folder, false, pid)?;
         if let StoreTarget::Dir(dir) = store {
-            removed += remove_temp_files(dir, true)
+            removed += remove_temp_files(dir, true, pid)
                 .with_context(|| format!("cleaning {}", dir.display()))?;
         }
         tracing::info!(
             removed,
+            pid,
             "the last run on this output was killed: removed the temporary files it left"
         );
     }

@@ -53,6 +53,7 @@ pub struct RecordsLock {
     path: PathBuf,
     command: String,
     killed_before: bool,
+    killed_pid: Option<u32>,
 }
 
 /// The lock file of `records`: `records.jsonl` → `records.jsonl.lock`.
@@ -96,11 +97,13 @@ impl RecordsLock {
         let mut before = String::new();
         file.read_to_string(&mut before).map_err(io_error)?;
         let killed_before = before.contains("running");
+        let killed_pid = holder_of(&before).0.filter(|_| killed_before);
         let mut lock = RecordsLock {
             file,
             path,
             command: command.to_string(),
             killed_before,
+            killed_pid,
         };
         lock.set_state("running").map_err(io_error)?;
         Ok(lock)
@@ -110,6 +113,12 @@ impl RecordsLock {
     /// crashed): it may have left temporary files behind.
     pub fn previous_run_was_killed(&self) -> bool {
         self.killed_before
+    }
+
+    /// The process ID of the killed run, when [`Self::previous_run_was_killed`] and its lock
+    /// file named it: the temporary files it left carry this ID in their names.
+    pub fn killed_pid(&self) -> Option<u32> {
+        self.killed_pid
     }
 
     /// The lock file.
@@ -171,9 +180,11 @@ mod tests {
         drop(first); // as a killed run would: never released
         let second = RecordsLock::acquire(&records, "extract").unwrap();
         assert!(second.previous_run_was_killed());
+        assert_eq!(second.killed_pid(), Some(std::process::id()));
         second.release().unwrap();
         let third = RecordsLock::acquire(&records, "extract").unwrap();
         assert!(!third.previous_run_was_killed());
+        assert_eq!(third.killed_pid(), None);
     }
 
     #[test]
