@@ -237,10 +237,7 @@ fn every_http_fault_ends_in_its_own_outcome_and_the_batch_completes() {
     let stall = Duration::from_secs(600);
     let video = bytes_of("portrait_h264_aac.mp4");
     let n = video.len();
-    let refused_port = {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let refused = refused_port();
     let server = FaultServer::start([
         ("/ok.mp4", Behaviour::Serve(video.clone())),
         (
@@ -341,7 +338,7 @@ fn every_http_fault_ends_in_its_own_outcome_and_the_batch_completes() {
         .iter()
         .map(|n| json!({"content_id": n, "video_url": server.url(&format!("/{n}.mp4"))}))
         .collect();
-    rows.push(json!({"content_id": "refused", "video_url": format!("http://127.0.0.1:{refused_port}/x.mp4")}));
+    rows.push(json!({"content_id": "refused", "video_url": format!("http://127.0.0.1:{}/x.mp4", refused.port)}));
     rows.push(json!({"content_id": "ftp", "video_url": "ftp://127.0.0.1/x.mp4"}));
     write_jsonl(&list, &rows);
     let out_dir = dir.path().join("out");

@@ -291,11 +291,7 @@ async fn every_error_has_its_status_and_a_json_body() {
     std::fs::copy(sample("example.mp4"), root.join("big.mp4")).unwrap();
     std::fs::write(dir.path().join("secret.mp4"), b"outside").unwrap();
     std::os::unix::fs::symlink(dir.path().join("secret.mp4"), root.join("link.mp4")).unwrap();
-    let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let closed = common::refused_port();
     let server = Server::start(&[
         "--out",
         &s(&dir.path().join("out")),
@@ -367,7 +363,7 @@ async fn every_error_has_its_status_and_a_json_body() {
             "video_uri",
         ),
         (
-            request(&format!("http://127.0.0.1:{closed_port}/v.mp4"), "a"),
+            request(&format!("http://127.0.0.1:{}/v.mp4", closed.port), "a"),
             404,
             "connection_failed",
             "",
