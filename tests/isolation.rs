@@ -149,6 +149,32 @@ fn a_decoder_that_crashes_costs_its_item_once_more_on_rerun_then_the_record_stay
     );
 }
 
+/// A decoder whose pipe closes a while before its crash ends it (as a crashing process that is
+/// slow to finish dying on a busy machine) is reported with the signal it died of, not killed
+/// by the main process for being slow to die.
+#[test]
+fn a_decoder_that_is_slow_to_die_is_reported_with_its_own_signal() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let run = reelframe_command()
+        .args(["extract", "-q", &s(&sample("fire2.mp4")), "-o", &s(&out)])
+        .args(["--max-seconds", "2"])
+        .env("REELFRAME_FAULT", "late-segv:fire2")
+        .output()
+        .unwrap();
+    assert_eq!(
+        run.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let records = records_by_id(&out.join("records.jsonl"));
+    let error = &records["fire2"]["error"];
+    assert_eq!(error["kind"], "decoder_crashed", "{error}");
+    let why = error["message"].as_str().unwrap();
+    assert!(why.contains("signal 11 (SIGSEGV)"), "{why}");
+}
+
 #[test]
 fn a_decoder_killed_from_outside_is_replaced_and_holds_no_credentials() {
     let tmp = tempfile::tempdir().unwrap();

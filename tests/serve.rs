@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::http_faults::{Behaviour, FaultServer};
+use common::http_faults::{Behaviour, FaultServer, Gate};
 use common::serve_process::spawn_serve;
 use common::{
     make_broken, read_jsonl, reelframe_command, run_reelframe, s, sample, samples_dir, stderr,
@@ -291,11 +291,7 @@ async fn every_error_has_its_status_and_a_json_body() {
     std::fs::copy(sample("example.mp4"), root.join("big.mp4")).unwrap();
     std::fs::write(dir.path().join("secret.mp4"), b"outside").unwrap();
     std::os::unix::fs::symlink(dir.path().join("secret.mp4"), root.join("link.mp4")).unwrap();
-    let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let closed = common::refused_port();
     let server = Server::start(&[
         "--out",
         &s(&dir.path().join("out")),
@@ -367,7 +363,7 @@ async fn every_error_has_its_status_and_a_json_body() {
             "video_uri",
         ),
         (
-            request(&format!("http://127.0.0.1:{closed_port}/v.mp4"), "a"),
+            request(&format!("http://127.0.0.1:{}/v.mp4", closed.port), "a"),
             404,
             "connection_failed",
             "",
@@ -498,14 +494,17 @@ async fn every_error_has_its_status_and_a_json_body() {
 async fn saturation_answers_503_at_once_and_loses_nothing_in_flight() {
     let dir = tempfile::tempdir().unwrap();
     let body: Arc<[u8]> = Arc::from(std::fs::read(sample("chaplin.mp4")).unwrap());
-    let slow = |body: &Arc<[u8]>| Behaviour::SlowFirstByte {
-        delay: Duration::from_secs(3),
+    // the source answers once the test has seen the third request refused: until then the first
+    // request holds the only slot and the second the only queue place, however slow the machine
+    let gate = Gate::new();
+    let held = |body: &Arc<[u8]>| Behaviour::Gated {
+        gate: gate.clone(),
         body: Arc::clone(body),
     };
     let source = FaultServer::start([
-        ("/a.mp4", slow(&body)),
-        ("/b.mp4", slow(&body)),
-        ("/c.mp4", slow(&body)),
+        ("/a.mp4", held(&body)),
+        ("/b.mp4", held(&body)),
+        ("/c.mp4", held(&body)),
     ]);
     let server = Arc::new(Server::start(&[
         "--out",
@@ -547,6 +546,7 @@ async fn saturation_answers_503_at_once_and_loses_nothing_in_flight() {
         0,
         "a refused request fetches nothing"
     );
+    gate.open();
     for (task, id) in [(first, "a"), (second, "b")] {
         let (status, source, body) = task.await.unwrap();
         assert_eq!((status, source.as_str()), (200, "decoded"), "{id}: {body}");
@@ -560,10 +560,13 @@ async fn saturation_answers_503_at_once_and_loses_nothing_in_flight() {
 async fn eight_concurrent_duplicates_decode_once() {
     let dir = tempfile::tempdir().unwrap();
     let body: Arc<[u8]> = Arc::from(std::fs::read(sample("chaplin.mp4")).unwrap());
+    // the source answers once all eight requests have reached the server, so none of them can
+    // come after the extraction ended, however slow the machine
+    let gate = Gate::new();
     let source = FaultServer::start([(
         "/d.mp4",
-        Behaviour::SlowFirstByte {
-            delay: Duration::from_secs(3),
+        Behaviour::Gated {
+            gate: gate.clone(),
             body,
         },
     )]);
@@ -574,6 +577,21 @@ async fn eight_concurrent_duplicates_decode_once() {
             tokio::spawn(async move { server.post(&request(&uri, "dup")).await })
         })
         .collect();
+    // every request either started an extraction or joined one
+    let coalesced = "reelframe_decodes_avoided_total{reason=\"coalesced\"}";
+    let started = std::time::Instant::now();
+    loop {
+        let seen = server.metric("reelframe_decodes_total").await + server.metric(coalesced).await;
+        if seen >= 8.0 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "only {seen} of 8 requests reached the server"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    gate.open();
     let mut answers = Vec::new();
     for task in tasks {
         answers.push(task.await.unwrap());
@@ -598,11 +616,14 @@ async fn eight_concurrent_duplicates_decode_once() {
 async fn sigterm_finishes_requests_in_flight_then_exits_0() {
     let dir = tempfile::tempdir().unwrap();
     let body: Arc<[u8]> = Arc::from(std::fs::read(sample("chaplin.mp4")).unwrap());
-    let slow = |body: &Arc<[u8]>| Behaviour::SlowFirstByte {
-        delay: Duration::from_secs(2),
+    // the source answers only once the server has said it is finishing: both requests are then
+    // in flight at the signal, however slow the machine
+    let gate = Gate::new();
+    let held = |body: &Arc<[u8]>| Behaviour::Gated {
+        gate: gate.clone(),
         body: Arc::clone(body),
     };
-    let source = FaultServer::start([("/a.mp4", slow(&body)), ("/b.mp4", slow(&body))]);
+    let source = FaultServer::start([("/a.mp4", held(&body)), ("/b.mp4", held(&body))]);
     let mut server = Server::start(&["--out", &s(&dir.path().join("out")), "--max-inflight", "2"]);
     let tasks: Vec<_> = ["a", "b"]
         .into_iter()
@@ -629,6 +650,16 @@ async fn sigterm_finishes_requests_in_flight_then_exits_0() {
         unsafe { libc::kill(server.child.id() as i32, libc::SIGTERM) },
         0
     );
+    let signalled = std::time::Instant::now();
+    while !server.log().contains("finishing in-flight requests") {
+        assert!(
+            signalled.elapsed() < Duration::from_secs(60),
+            "the server never said it was finishing: {}",
+            server.log()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    gate.open();
     for task in tasks {
         let (status, text) = task.await.unwrap();
         assert_eq!(status, 200, "{text}");

@@ -13,7 +13,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::http_faults::{Behaviour, FaultServer};
+use common::http_faults::{Behaviour, FaultServer, Gate};
 use common::s3_server::S3Server;
 
 // ---------------------------------------------------------------------------
@@ -201,17 +201,30 @@ fn serve_dir_streams_files_read_per_request() {
 fn slow_first_byte_delays_the_status_line() {
     let body = pattern(1000);
     let delay = Duration::from_millis(400);
-    let server = FaultServer::start([(
-        "/slow",
-        Behaviour::SlowFirstByte {
-            delay,
-            body: body.clone(),
-        },
-    )]);
+    // the client's timeout is far shorter than this delay, so it fires first even when a busy
+    // machine pauses the client past its deadline
+    let long = Duration::from_secs(60);
+    let server = FaultServer::start([
+        (
+            "/slow",
+            Behaviour::SlowFirstByte {
+                delay,
+                body: body.clone(),
+            },
+        ),
+        (
+            "/slower",
+            Behaviour::SlowFirstByte {
+                delay: long,
+                body: body.clone(),
+            },
+        ),
+    ]);
+    // (no upper bound on the first byte: how soon it comes after the delay depends on the
+    // machine's load; that it comes, whole, is checked)
     let r = get_raw(&server, "/slow");
     let fb = r.first_byte.unwrap();
     assert!(fb >= delay, "first byte after {fb:?}, want >= {delay:?}");
-    assert!(fb < delay * 4, "first byte after {fb:?}");
     assert_eq!(r.status(), 200);
     assert_eq!(&r.body[..], &body[..]);
 
@@ -222,18 +235,21 @@ fn slow_first_byte_delays_the_status_line() {
             .build()
             .unwrap();
         let t0 = Instant::now();
-        let err = c.get(server.url("/slow")).send().await.unwrap_err();
+        let err = c.get(server.url("/slower")).send().await.unwrap_err();
         // A timeout, not a late success: the response was not there yet.
         assert!(err.is_timeout(), "{err:?}");
         assert!(t0.elapsed() >= Duration::from_millis(150));
     });
-    assert_eq!(server.hits("/slow"), 2);
+    assert_eq!(server.hits("/slow"), 1);
+    assert_eq!(server.hits("/slower"), 1);
 }
 
 #[test]
 fn stall_mid_body_pauses_after_exact_prefix() {
     let body = pattern(5000);
-    let stall = Duration::from_millis(500);
+    // long against the 200 ms and 150 ms waits below, so a busy machine pausing the client
+    // between reads cannot make the rest arrive inside them
+    let stall = Duration::from_secs(2);
     let server = FaultServer::start([(
         "/stall",
         Behaviour::StallMidBody {
@@ -419,7 +435,6 @@ fn retry_after_header_then_success_and_hit_times() {
     for w in times.windows(2) {
         let d = w[1] - w[0];
         assert!(d >= gap, "requests {d:?} apart, the client slept {gap:?}");
-        assert!(d < gap * 10, "requests {d:?} apart");
     }
     assert_eq!(server.hits("/down"), 2);
 }
@@ -570,6 +585,61 @@ fn chunked_framing_is_exact() {
 }
 
 #[test]
+fn gated_holds_the_answer_until_opened_then_serves() {
+    let body = pattern(3000);
+    let gate = Gate::new();
+    let server = FaultServer::start([
+        (
+            "/a",
+            Behaviour::Gated {
+                gate: gate.clone(),
+                body: body.clone(),
+            },
+        ),
+        (
+            "/b",
+            Behaviour::Gated {
+                gate: gate.clone(),
+                body: body.clone(),
+            },
+        ),
+    ]);
+    let mut held = Vec::new();
+    for path in ["/a", "/b"] {
+        let mut s = TcpStream::connect(server.addr()).unwrap();
+        write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        held.push(s);
+    }
+    // closed: not a byte, however long the client waits
+    for s in &mut held {
+        s.set_read_timeout(Some(Duration::from_millis(300)))
+            .unwrap();
+        let e = s.read(&mut [0u8; 16]).unwrap_err();
+        assert!(
+            matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut),
+            "{e}"
+        );
+    }
+    assert_eq!((server.hits("/a"), server.hits("/b")), (1, 1));
+    // opened: both held requests get the whole answer, and so does a later one
+    gate.open();
+    for mut s in held {
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut all = Vec::new();
+        s.read_to_end(&mut all).unwrap();
+        let end = all.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+        let head = String::from_utf8_lossy(&all[..end]).into_owned();
+        assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+        assert!(head.contains("Content-Length: 3000\r\n"), "{head}");
+        assert_eq!(&all[end..], &body[..]);
+    }
+    let r = get_raw(&server, "/a");
+    assert_eq!(r.status(), 200);
+    assert_eq!(&r.body[..], &body[..]);
+    assert_eq!(server.thread_panics(), 0);
+}
+
+#[test]
 fn hang_times_out_the_client_and_drop_is_prompt() {
     let server = FaultServer::start([("/hang", Behaviour::Hang)]);
     block_on(async {
@@ -582,10 +652,7 @@ fn hang_times_out_the_client_and_drop_is_prompt() {
         let err = c.get(server.url("/hang")).send().await.unwrap_err();
         let took = t0.elapsed();
         assert!(err.is_timeout(), "{err:?}");
-        assert!(
-            took >= Duration::from_millis(300) && took < Duration::from_secs(3),
-            "{took:?}"
-        );
+        assert!(took >= Duration::from_millis(300), "{took:?}");
     });
     // A raw client that keeps waiting sees nothing, then EOF when the server drops.
     let mut s = TcpStream::connect(server.addr()).unwrap();
@@ -600,13 +667,8 @@ fn hang_times_out_the_client_and_drop_is_prompt() {
         "{e}"
     );
     assert_eq!(server.hits("/hang"), 2);
-    let t0 = Instant::now();
+    // Hang waits for ever: a drop that returns did not wait for it
     drop(server);
-    assert!(
-        t0.elapsed() < Duration::from_secs(1),
-        "drop took {:?}",
-        t0.elapsed()
-    );
     s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
     match s.read(&mut buf) {
         Ok(n) => assert_eq!(n, 0, "Hang must never answer"),
@@ -617,11 +679,12 @@ fn hang_times_out_the_client_and_drop_is_prompt() {
 #[test]
 fn dropped_server_refuses_connections_even_mid_response() {
     let body = pattern(100_000);
+    let stall = Duration::from_secs(60);
     let server = FaultServer::start([(
         "/stall",
         Behaviour::StallMidBody {
             after: 10,
-            stall: Duration::from_secs(60),
+            stall,
             body,
         },
     )]);
@@ -635,11 +698,8 @@ fn dropped_server_refuses_connections_even_mid_response() {
     std::thread::sleep(Duration::from_millis(50));
     let t0 = Instant::now();
     drop(server);
-    assert!(
-        t0.elapsed() < Duration::from_secs(1),
-        "drop took {:?}",
-        t0.elapsed()
-    );
+    // the drop did not wait for the stalled response to end
+    assert!(t0.elapsed() < stall, "drop took {:?}", t0.elapsed());
     let e = TcpStream::connect_timeout(&addr, Duration::from_secs(1)).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::ConnectionRefused, "{e}");
 }

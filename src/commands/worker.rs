@@ -132,7 +132,8 @@ pub fn run() -> io::Result<i32> {
     Ok(0)
 }
 
-/// Crashes on purpose when the tests ask for it (`REELFRAME_FAULT=segv:ID` or `abort:ID`):
+/// Crashes on purpose when the tests ask for it (`REELFRAME_FAULT=segv:ID`, `abort:ID` or
+/// `late-segv:ID`):
 /// compiled only with the `fault-injection` feature, which only the test build enables.
 #[cfg(feature = "fault-injection")]
 fn fault_injection(content_id: &str) {
@@ -146,6 +147,17 @@ fn fault_injection(content_id: &str) {
             unsafe { libc::raise(libc::SIGSEGV) };
         }
         Some(("abort", id)) if id == content_id => std::process::abort(),
+        // `late-segv:ID`: the pipe to the main process closes first and the SIGSEGV comes half a
+        // second later, as when a crashing process is slow to finish dying on a busy machine
+        Some(("late-segv", id)) if id == content_id => {
+            // SAFETY: closing stdout and raising a signal are always sound; nothing writes to
+            // stdout afterwards, since the process ends here.
+            unsafe {
+                libc::close(1);
+                std::thread::sleep(std::time::Duration::from_millis(500));
+                libc::raise(libc::SIGSEGV);
+            }
+        }
         // `write:ID:PATH` and `connect:ID:ADDR` try what a hijacked decoder would, and say on
         // stderr whether the sandbox let them
         Some(("write", rest)) => match rest.split_once(':') {

@@ -116,10 +116,36 @@ pub enum Behaviour {
     /// sent in chunks of `chunk` bytes (the last may be shorter; `chunk == 0` is
     /// treated as 1) followed by the terminating zero-length chunk.
     Chunked { body: Arc<[u8]>, chunk: usize },
+    /// Reads the request and writes nothing until the test opens `gate` (the same
+    /// gate may hold several routes), then behaves like [`Behaviour::Serve`]. For
+    /// tests that need a request to be in flight at a moment of their choosing:
+    /// unlike a delay, a gate holds however slow the machine is.
+    Gated { gate: Gate, body: Arc<[u8]> },
     /// Reads the request and never answers: holds the connection open, silent,
     /// until the server is dropped (then closes it). For first-byte / read
     /// timeouts.
     Hang,
+}
+
+/// Holds the answers of [`Behaviour::Gated`] routes until [`Gate::open`]. Clones
+/// share one gate. A held connection still ends promptly when the server drops.
+#[derive(Debug, Clone, Default)]
+pub struct Gate(Arc<AtomicBool>);
+
+impl Gate {
+    /// A closed gate.
+    pub fn new() -> Gate {
+        Gate::default()
+    }
+
+    /// Lets every held and every later request of its routes be answered.
+    pub fn open(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    fn is_open(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
 }
 
 /// Per-route state shared by connection threads.
@@ -714,6 +740,12 @@ fn respond(c: &mut Conn<'_>, behaviour: &Behaviour, is_head: bool, nth: usize) -
                 c.write(b"\r\n")?;
             }
             c.write(b"0\r\n\r\n")
+        }
+        Behaviour::Gated { gate, body } => {
+            while !gate.is_open() {
+                c.sleep(POLL)?;
+            }
+            c.full(is_head, 200, "video/mp4", &[], body)
         }
         Behaviour::Hang => {
             // Hold the connection open and silent until the server drops (or the

@@ -172,6 +172,47 @@ pub fn extract_holding_output(out: &Path, args: &[&str]) -> std::process::Child 
     child
 }
 
+/// A loopback port that refuses connections for as long as this lives: its socket is bound but
+/// never listens. (The port of a listener just closed is free for any other program's next
+/// listener, which would then answer in the test's place.)
+pub struct RefusedPort {
+    _socket: std::os::fd::OwnedFd,
+    /// The port number.
+    pub port: u16,
+}
+
+/// See [`RefusedPort`].
+pub fn refused_port() -> RefusedPort {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    // SAFETY (test): socket(2) makes a new descriptor, owned at once; bind(2) and getsockname(2)
+    // read and write a local sockaddr_in of the length given.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+        let socket = OwnedFd::from_raw_fd(fd);
+        let mut addr: libc::sockaddr_in = std::mem::zeroed();
+        addr.sin_family = libc::AF_INET as libc::sa_family_t;
+        addr.sin_addr.s_addr = u32::from(std::net::Ipv4Addr::LOCALHOST).to_be();
+        let mut len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        let bound = libc::bind(
+            socket.as_raw_fd(),
+            (&raw const addr).cast::<libc::sockaddr>(),
+            len,
+        );
+        assert_eq!(bound, 0, "bind: {}", std::io::Error::last_os_error());
+        let named = libc::getsockname(
+            socket.as_raw_fd(),
+            (&raw mut addr).cast::<libc::sockaddr>(),
+            &mut len,
+        );
+        assert_eq!(named, 0, "getsockname: {}", std::io::Error::last_os_error());
+        RefusedPort {
+            _socket: socket,
+            port: u16::from_be(addr.sin_port),
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------
 // ffprobe
 // ---------------------------------------------------------------------------

@@ -48,6 +48,10 @@ const KEPT_ENV: &[&str] = &[
     "REELFRAME_FAULT",
 ];
 
+/// How long a decoder whose pipe closed may take to finish dying before it is killed (it
+/// exits within milliseconds; only one that answers wrongly while alive waits this long).
+const DYING_GRACE: Duration = Duration::from_secs(5);
+
 /// How decoder processes are started.
 #[derive(Debug, Clone)]
 pub struct Isolation {
@@ -134,14 +138,20 @@ impl DecoderProcess {
     }
 
     /// Ends a process that failed or hung, and says how it ended.
+    ///
+    /// A decoder whose pipe closed is dying, but its exit shows a little later, and later still
+    /// on a busy machine: it gets [`DYING_GRACE`] to finish, so its record names the signal it
+    /// died of, not the SIGKILL this would send. A hung one was already killed by the watchdog.
     fn reap(mut self) -> Option<std::process::ExitStatus> {
-        if let Ok(Some(status)) = self.child.try_wait() {
-            return Some(status);
-        }
-        // give a dying process a moment to finish dying before killing it
-        std::thread::sleep(Duration::from_millis(50));
-        if let Ok(Some(status)) = self.child.try_wait() {
-            return Some(status);
+        let started = std::time::Instant::now();
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => return Some(status),
+                Ok(None) if started.elapsed() < DYING_GRACE => {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                _ => break,
+            }
         }
         let _ = self.child.kill();
         self.child.wait().ok()
