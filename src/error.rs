@@ -36,6 +36,10 @@ pub enum ErrorKind {
     IncompleteBody,
     /// More redirects than `--max-redirects`, or a redirect loop.
     TooManyRedirects,
+    /// The URL, or a redirect it led to, would connect to an address reelframe does not fetch
+    /// from: link-local (cloud metadata), unspecified, multicast or broadcast, or a private one
+    /// under `--private-urls deny`. Never retried; no connection is made.
+    UrlNotAllowed,
     /// The video could not be read (permissions, I/O error).
     Io,
     /// The video is zero bytes long.

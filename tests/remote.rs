@@ -827,3 +827,133 @@ fn an_http_input_list_is_read_like_a_local_one() {
     );
     assert_eq!(probe.hits("/v.mp4"), 3);
 }
+
+/// The message of a failed record of kind `url_not_allowed` (asserting both, and one attempt).
+fn refused_message<'a>(records: &'a BTreeMap<String, Value>, id: &str) -> &'a str {
+    let r = &records[id];
+    assert_eq!(r["status"], "failed", "{id}: {r}");
+    assert_eq!(error_kind(r), "url_not_allowed", "{id}: {r}");
+    assert_eq!(r["error"]["attempts"], 1, "{id}: not retried: {r}");
+    r["error"]["message"].as_str().unwrap()
+}
+
+#[test]
+fn urls_to_metadata_and_link_local_addresses_are_refused_in_every_spelling() {
+    let video = bytes_of("portrait_h264_aac.mp4");
+    let server = FaultServer::start([
+        ("/ok.mp4", Behaviour::Serve(video)),
+        (
+            "/to-metadata",
+            Behaviour::Redirect("http://169.254.169.254/latest/meta-data/".into()),
+        ),
+    ]);
+    let port = server.addr().port();
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("list.jsonl");
+    let rows = [
+        (
+            "metadata",
+            "http://169.254.169.254/latest/meta-data/".to_string(),
+        ),
+        ("mapped", "http://[::ffff:169.254.169.254]/".to_string()),
+        ("decimal", "http://2852039166/latest/meta-data/".to_string()),
+        ("redirect", server.url("/to-metadata")),
+        ("ok", server.url("/ok.mp4")),
+        ("by-name", format!("http://localhost:{port}/ok.mp4")),
+    ];
+    let rows: Vec<Value> = rows
+        .iter()
+        .map(|(id, url)| json!({"content_id": id, "video_url": url}))
+        .collect();
+    write_jsonl(&list, &rows);
+    let out_dir = dir.path().join("out");
+    // short timeouts and no retries: were the guard to let a fetch through, it fails fast
+    let flags = ["--connect-timeout", "2s", "--retries", "0"];
+    let out = extract_list(list.to_str().unwrap(), &out_dir, &flags);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let validator = schema_validator();
+    let records = by_id(read_jsonl(&out_dir.join("records.jsonl")));
+    assert_eq!(
+        records.len(),
+        rows.len(),
+        "one record per row: the run went on"
+    );
+    for record in records.values() {
+        assert_valid(&validator, record);
+    }
+    assert_eq!(
+        refused_message(&records, "metadata"),
+        "http://169.254.169.254/latest/meta-data/: 169.254.169.254, a link-local address, \
+         where cloud metadata services answer: reelframe never fetches from one (no flag allows it)"
+    );
+    let mapped = refused_message(&records, "mapped");
+    assert!(
+        mapped.contains("::ffff:169.254.169.254, a link-local address"),
+        "{mapped}"
+    );
+    let decimal = refused_message(&records, "decimal");
+    assert!(
+        decimal.contains(": 169.254.169.254, a link-local address"),
+        "{decimal}"
+    );
+    let redirect = refused_message(&records, "redirect");
+    assert!(
+        redirect.contains("a redirect leads to 169.254.169.254, a link-local address"),
+        "{redirect}"
+    );
+    assert_eq!(
+        server.hits("/to-metadata"),
+        1,
+        "the redirect was asked once"
+    );
+    // private addresses are allowed by default, by address and by name
+    for id in ["ok", "by-name"] {
+        let r = &records[id];
+        assert_eq!(r["status"], "ok", "{id}: {r}");
+        assert_eq!(
+            r["derived"]["frames"].as_array().unwrap().len(),
+            PORTRAIT_FRAMES
+        );
+    }
+}
+
+#[test]
+fn private_urls_deny_refuses_loopback_by_address_and_by_name_without_connecting() {
+    let video = bytes_of("portrait_h264_aac.mp4");
+    let server = FaultServer::start([("/x.mp4", Behaviour::Serve(video))]);
+    let port = server.addr().port();
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("list.jsonl");
+    let rows = [
+        json!({"content_id": "address", "video_url": server.url("/x.mp4")}),
+        json!({"content_id": "name", "video_url": format!("http://localhost:{port}/x.mp4")}),
+    ];
+    write_jsonl(&list, &rows);
+    let denied = dir.path().join("denied");
+    let out = extract_list(list.to_str().unwrap(), &denied, &["--private-urls", "deny"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let records = by_id(read_jsonl(&denied.join("records.jsonl")));
+    assert_eq!(
+        refused_message(&records, "address"),
+        format!(
+            "http://127.0.0.1:{port}/x.mp4: 127.0.0.1, a loopback address, refused by \
+             --private-urls deny: give --private-urls allow to fetch from private addresses"
+        )
+    );
+    let by_name = refused_message(&records, "name");
+    assert!(
+        by_name.contains(
+            "localhost resolves to 127.0.0.1, a loopback address, refused by --private-urls deny"
+        ),
+        "{by_name}"
+    );
+    assert_eq!(server.connections(), 0, "no connection was attempted");
+
+    // the same rows by default: fetched, and the server counts the connections
+    let allowed = dir.path().join("allowed");
+    let out = extract_list(list.to_str().unwrap(), &allowed, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let records = by_id(read_jsonl(&allowed.join("records.jsonl")));
+    assert!(records.values().all(|r| r["status"] == "ok"), "{records:?}");
+    assert_eq!(server.connections(), 2);
+}

@@ -292,6 +292,10 @@ async fn every_error_has_its_status_and_a_json_body() {
     std::fs::write(dir.path().join("secret.mp4"), b"outside").unwrap();
     std::os::unix::fs::symlink(dir.path().join("secret.mp4"), root.join("link.mp4")).unwrap();
     let closed = common::refused_port();
+    let to_metadata = FaultServer::start([(
+        "/r",
+        Behaviour::Redirect("http://[::ffff:169.254.169.254]/latest/meta-data/".into()),
+    )]);
     let server = Server::start(&[
         "--out",
         &s(&dir.path().join("out")),
@@ -368,6 +372,13 @@ async fn every_error_has_its_status_and_a_json_body() {
             "connection_failed",
             "",
         ),
+        (
+            request("http://169.254.169.254/latest/meta-data/", "a"),
+            400,
+            "url_not_allowed",
+            "video_uri: http://169.254.169.254/latest/meta-data/: 169.254.169.254, a link-local address",
+        ),
+
         (request(&f("big.mp4"), "a"), 413, "too_large", ""),
         (request(&f("random_bytes.mp4"), "a"), 415, "unreadable", ""),
         (request(&f("jpeg_named.mp4"), "a"), 415, "not_video", ""),
@@ -415,6 +426,18 @@ async fn every_error_has_its_status_and_a_json_body() {
             "{body}: message should name {field:?}: {message}"
         );
     }
+    // a source that redirects to the metadata service: refused at the hop
+    let (status, _, answer) = server.post(&request(&to_metadata.url("/r"), "a")).await;
+    let (kind, message) = error_of(&answer);
+    assert_eq!((status, kind), (400, "url_not_allowed"), "{answer}");
+    assert!(
+        message.ends_with(
+            "/r: a redirect leads to ::ffff:169.254.169.254, a link-local address, where cloud \
+             metadata services answer: reelframe never fetches from one (no flag allows it)"
+        ),
+        "{message}"
+    );
+    assert_eq!(to_metadata.hits("/r"), 1);
     // the body itself: size, media type, not JSON
     let big = json!({"content_id": "a", "video_uri": f("big.mp4"), "pad": "x".repeat(3000)});
     let cases = [

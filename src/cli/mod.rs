@@ -184,6 +184,15 @@ pub enum Isolate {
     Off,
 }
 
+/// Whether `http(s)://` videos may come from private addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PrivateUrls {
+    /// Fetch from loopback, RFC 1918, CGNAT and unique local addresses too.
+    Allow,
+    /// Refuse them (`url_not_allowed`), for URLs from people you do not trust.
+    Deny,
+}
+
 /// Formats of the records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum RecordsFormat {
@@ -453,6 +462,13 @@ pub struct NetworkArgs {
     /// Most HTTP redirects followed.
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub max_redirects: usize,
+
+    /// Whether http(s) videos, and the redirects they lead to, may come from private addresses
+    /// (loopback, 10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7). Link-local (cloud
+    /// metadata), unspecified, multicast and broadcast addresses are always refused; S3
+    /// endpoints are exempt [default: allow; serve: deny unless --listen is loopback].
+    #[arg(long, value_enum, value_name = "POLICY")]
+    pub private_urls: Option<PrivateUrls>,
 
     /// Downloads up to SIZE stay in memory; larger ones spill to a temporary file (sizes as in
     /// --max-bytes).

@@ -4,6 +4,7 @@
 use crate::config::{ServeConfig, StoreTarget};
 use crate::pipeline::demux::init_ffmpeg;
 use crate::pipeline::isolate::Isolation;
+use crate::pipeline::net::guard::PrivateAddresses;
 use crate::pipeline::net::io_runtime;
 use crate::pipeline::net::s3::LazyClient;
 use crate::pipeline::source::{HttpSource, LocalSource, S3Source, Sources};
@@ -124,7 +125,11 @@ pub fn run(config: &ServeConfig) -> Result<i32> {
         let address = listener.local_addr()?;
         println!("reelframe serve: listening on http://{address}");
         std::io::stdout().flush()?;
-        tracing::info!(%address, "listening");
+        let private_urls = match config.network.limits.private_addresses {
+            PrivateAddresses::Allow => "allow",
+            PrivateAddresses::Deny => "deny",
+        };
+        tracing::info!(%address, private_urls, "listening");
         let signalled = Arc::new(tokio::sync::Notify::new());
         let notify = Arc::clone(&signalled);
         let stopping = Arc::clone(&state);

@@ -15,12 +15,15 @@ pub use merge::MergeConfig;
 pub use serve::ServeConfig;
 pub use similar::SimilarConfig;
 
-use crate::cli::{ExtractArgs, InputFormat, NetworkArgs, RecordsFormat, S3Args, SamplingArgs};
+use crate::cli::{
+    ExtractArgs, InputFormat, NetworkArgs, PrivateUrls, RecordsFormat, S3Args, SamplingArgs,
+};
 use crate::files::safe_segment;
 use crate::pipeline::encode::SizeSpec;
 use crate::pipeline::extract::{ExtractOptions, Hashes};
 use crate::pipeline::input::open::{InputSpec, ListFormat};
 use crate::pipeline::input::{ItemDefaults, Shard, UrlTemplate};
+use crate::pipeline::net::guard::PrivateAddresses;
 use crate::pipeline::net::retry::RetryPolicy;
 use crate::pipeline::net::s3::{S3Location, S3Settings};
 use crate::pipeline::net::FetchLimits;
@@ -148,8 +151,17 @@ fn s3_argument(name: &str, value: &std::path::Path) -> Result<Option<S3Location>
         .with_context(|| format!("{name} {text:?} needs a bucket: s3://bucket/prefix"))
 }
 
-/// Checks the network flags.
-pub fn network_from_args(args: &NetworkArgs, max_bytes: u64) -> Result<NetworkConfig> {
+/// Checks the network flags; `private_urls` applies when `--private-urls` is not given.
+pub fn network_from_args(
+    args: &NetworkArgs,
+    max_bytes: u64,
+    private_urls: PrivateAddresses,
+) -> Result<NetworkConfig> {
+    let private_addresses = match args.private_urls {
+        Some(PrivateUrls::Allow) => PrivateAddresses::Allow,
+        Some(PrivateUrls::Deny) => PrivateAddresses::Deny,
+        None => private_urls,
+    };
     Ok(NetworkConfig {
         limits: FetchLimits {
             connect_timeout: args.connect_timeout,
@@ -163,6 +175,7 @@ pub fn network_from_args(args: &NetworkArgs, max_bytes: u64) -> Result<NetworkCo
                 retries: args.retries,
                 ..RetryPolicy::default()
             },
+            private_addresses,
         },
         s3: s3_settings(&args.s3),
         public_url_base: args.s3.public_url_base.clone(),
@@ -333,7 +346,7 @@ impl ExtractConfig {
             defaults,
             inputs,
             store,
-            network: network_from_args(&args.network, max_bytes)?,
+            network: network_from_args(&args.network, max_bytes, PrivateAddresses::Allow)?,
             prefetch,
             shard,
             records,

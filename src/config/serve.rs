@@ -4,6 +4,7 @@ use super::{network_from_args, records_target, NetworkConfig, RecordsTarget, Sto
 use crate::cli::ServeArgs;
 use crate::pipeline::encode::SizeSpec;
 use crate::pipeline::extract::{ExtractOptions, Hashes};
+use crate::pipeline::net::guard::PrivateAddresses;
 use crate::pipeline::sample::{Sampling, SamplingMode};
 use crate::pipeline::tonemap::HdrMode;
 use crate::serve::ServeSettings;
@@ -109,7 +110,17 @@ impl ServeConfig {
         Ok(ServeConfig {
             listen,
             store,
-            network: network_from_args(&args.network, max_bytes)?,
+            // a server other machines can reach takes URLs from them: private addresses are
+            // theirs to ask for only when the operator says so
+            network: network_from_args(
+                &args.network,
+                max_bytes,
+                if listen.ip().is_loopback() {
+                    PrivateAddresses::Allow
+                } else {
+                    PrivateAddresses::Deny
+                },
+            )?,
             max_bytes,
             options: ExtractOptions {
                 sampling: Sampling {
@@ -145,5 +156,42 @@ impl ServeConfig {
             quiet: args.quiet,
             isolate: args.isolate == crate::cli::Isolate::Process,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    /// The fetch policy `serve` ends up with for these flags (nothing is bound).
+    fn private_addresses(flags: &[&str]) -> PrivateAddresses {
+        let out = tempfile::tempdir().unwrap();
+        let mut argv = vec!["reelframe", "serve", "--out", out.path().to_str().unwrap()];
+        argv.extend_from_slice(flags);
+        let Command::Serve(args) = Cli::try_parse_from(argv).unwrap().command else {
+            unreachable!("a serve command line")
+        };
+        let config = ServeConfig::from_args(&args, None).unwrap();
+        config.network.limits.private_addresses
+    }
+
+    #[test]
+    fn private_urls_default_to_deny_unless_the_server_listens_on_loopback() {
+        use PrivateAddresses::{Allow, Deny};
+        let public = ["--listen", "0.0.0.0:0", "--insecure-no-auth"];
+        assert_eq!(private_addresses(&[]), Allow);
+        assert_eq!(private_addresses(&["--listen", "[::1]:0"]), Allow);
+        assert_eq!(private_addresses(&public), Deny);
+        assert_eq!(
+            private_addresses(&["--listen", "192.168.1.10:8080", "--insecure-no-auth"]),
+            Deny
+        );
+        assert_eq!(
+            private_addresses(&[&public[..], &["--private-urls", "allow"]].concat()),
+            Allow
+        );
+        assert_eq!(private_addresses(&["--private-urls", "deny"]), Deny);
     }
 }

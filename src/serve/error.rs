@@ -67,7 +67,7 @@ impl ApiError {
 pub fn status_of(kind: ErrorKind) -> StatusCode {
     use ErrorKind::*;
     match kind {
-        InvalidInput | UnsupportedScheme => StatusCode::BAD_REQUEST,
+        InvalidInput | UnsupportedScheme | UrlNotAllowed => StatusCode::BAD_REQUEST,
         NotFound | AccessDenied | ConnectionFailed | ConnectTimeout | TooManyRedirects | Io => {
             StatusCode::NOT_FOUND
         }
@@ -86,7 +86,7 @@ pub fn status_of(kind: ErrorKind) -> StatusCode {
 impl From<&ItemError> for ApiError {
     fn from(err: &ItemError) -> ApiError {
         let message = match err.kind {
-            ErrorKind::InvalidInput | ErrorKind::UnsupportedScheme => {
+            ErrorKind::InvalidInput | ErrorKind::UnsupportedScheme | ErrorKind::UrlNotAllowed => {
                 format!("video_uri: {}", err.message)
             }
             _ => err.message.clone(),

@@ -163,6 +163,8 @@ struct Shared {
     panics: AtomicUsize,
     /// Clones of open connections, shut down on drop so blocked peers see EOF.
     open: Mutex<HashMap<u64, TcpStream>>,
+    /// Connections accepted (before any byte is read).
+    accepted: AtomicUsize,
 }
 
 /// A running fault-injecting HTTP/1.1 server; see the module docs. Stops on drop.
@@ -198,6 +200,7 @@ impl FaultServer {
             shutdown: AtomicBool::new(false),
             panics: AtomicUsize::new(0),
             open: Mutex::new(HashMap::new()),
+            accepted: AtomicUsize::new(0),
         });
         let s = Arc::clone(&shared);
         let accept = std::thread::Builder::new()
@@ -262,6 +265,11 @@ impl FaultServer {
         self.shared.panics.load(Ordering::SeqCst)
     }
 
+    /// Number of TCP connections accepted so far, whether or not a request followed.
+    pub fn connections(&self) -> usize {
+        self.shared.accepted.load(Ordering::SeqCst)
+    }
+
     /// Total number of requests received on all paths.
     pub fn total_hits(&self) -> usize {
         self.shared
@@ -297,6 +305,7 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
             break;
         }
         let Ok(stream) = conn else { continue };
+        shared.accepted.fetch_add(1, Ordering::SeqCst);
         workers.retain(|h| !h.is_finished());
         let id = next_id;
         next_id += 1;

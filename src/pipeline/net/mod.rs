@@ -1,9 +1,10 @@
 /*!
 What remote sources and stores share: the limits every fetch and upload runs under, the retry
-policy ([`retry`]), the S3 client and `s3://` locations ([`s3`]), and the small tokio runtime they
-run on. Sources (stage ②) and stores (stage ⑤) both build on this; it depends on neither.
+policy ([`retry`]), the addresses an HTTP(S) fetch may connect to ([`guard`]), the S3 client and
+`s3://` locations ([`s3`]), and the small tokio runtime they run on. Sources (stage ②) and stores (stage ⑤) both build on this; it depends on neither.
 */
 
+pub mod guard;
 pub mod retry;
 pub mod s3;
 
@@ -40,6 +41,11 @@ pub struct FetchLimits {
     pub spill_dir: Option<PathBuf>,
     /// How transient failures are retried.
     pub retry: RetryPolicy,
+    /// Whether `http(s)://` fetches may connect to private addresses (loopback, RFC 1918, …);
+    /// link-local, unspecified, multicast and broadcast ones are always refused
+    /// ([`crate::error::ErrorKind::UrlNotAllowed`]). S3 endpoints are the user's own and not
+    /// subject to it.
+    pub private_addresses: guard::PrivateAddresses,
 }
 
 impl Default for FetchLimits {
@@ -53,6 +59,7 @@ impl Default for FetchLimits {
             memory_limit: 64 << 20,
             spill_dir: None,
             retry: RetryPolicy::default(),
+            private_addresses: guard::PrivateAddresses::Allow,
         }
     }
 }

@@ -3,6 +3,7 @@
 use super::body::{fetch_with_retries, read_body};
 use super::{Fetched, Source, VideoUrl};
 use crate::error::{error_chain, ErrorKind, ItemError};
+use crate::pipeline::net::guard::{self, AddressRefused, GuardedResolver};
 use crate::pipeline::net::retry::Failure;
 use crate::pipeline::net::FetchLimits;
 use futures_util::future::BoxFuture;
@@ -20,13 +21,19 @@ pub const USER_AGENT: &str = concat!("reelframe/", env!("CARGO_PKG_VERSION"));
 
 impl HttpSource {
     /// A source with its own connection pool, following at most `limits.max_redirects`
-    /// redirects, only to `http`/`https` URLs, and refusing loops.
+    /// redirects, only to `http`/`https` URLs, and refusing loops. Every address it connects to
+    /// passes `limits.private_addresses` ([`guard`]): names where they are resolved, IP literals
+    /// before the first request and before every redirect is followed.
     pub fn new(limits: FetchLimits) -> Result<HttpSource, reqwest::Error> {
         let max = limits.max_redirects;
+        let policy = limits.private_addresses;
         let redirects = reqwest::redirect::Policy::custom(move |attempt| {
             if !matches!(attempt.url().scheme(), "http" | "https") {
                 let scheme = attempt.url().scheme().to_string();
                 return attempt.error(format!("redirect to a {scheme}:// URL refused"));
+            }
+            if let Err(refused) = guard::check_url(attempt.url(), policy) {
+                return attempt.error(refused);
             }
             if attempt.previous().iter().any(|seen| seen == attempt.url()) {
                 let url = attempt.url().to_string();
@@ -41,6 +48,7 @@ impl HttpSource {
             .user_agent(USER_AGENT)
             .connect_timeout(limits.connect_timeout)
             .redirect(redirects)
+            .dns_resolver(GuardedResolver { policy })
             .build()?;
         Ok(HttpSource { client, limits })
     }
@@ -52,6 +60,10 @@ impl HttpSource {
 
     async fn attempt(&self, url: &str) -> Result<Fetched, Failure> {
         let limits = &self.limits;
+        if let Ok(parsed) = reqwest::Url::parse(url) {
+            guard::check_url(&parsed, limits.private_addresses)
+                .map_err(|refused| Failure::permanent(not_allowed(url, false, &refused)))?;
+        }
         let started = Instant::now();
         let read_timeout = limits.read_timeout;
         let response = match tokio::time::timeout(read_timeout, self.client.get(url).send()).await {
@@ -82,7 +94,20 @@ fn secs(d: Duration) -> String {
     format!("{:.1} s", d.as_secs_f64())
 }
 
+/// A [`ErrorKind::UrlNotAllowed`] error for `url`; `redirected` when a redirect led there.
+fn not_allowed(url: &str, redirected: bool, refused: &AddressRefused) -> ItemError {
+    let via = if redirected {
+        " a redirect leads to"
+    } else {
+        ""
+    };
+    ItemError::new(ErrorKind::UrlNotAllowed, format!("{url}:{via} {refused}"))
+}
+
 fn request_failure(url: &str, err: &reqwest::Error, limits: &FetchLimits) -> Failure {
+    if let Some(refused) = guard::refusal_in(err) {
+        return Failure::permanent(not_allowed(url, err.is_redirect(), refused));
+    }
     let why = error_chain(err);
     if err.is_redirect() {
         return Failure::permanent(ItemError::new(
