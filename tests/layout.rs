@@ -1,5 +1,6 @@
 //! The source tree keeps the shape `lib.rs` describes: no import loops between the files of
-//! `src/`, no file much over 700 lines, and an `unsafe` block only with a `SAFETY:` line.
+//! `src/`, no file much over 700 lines, and an `unsafe` block only with a `SAFETY:` line. And the
+//! error kinds a record may carry are the same in the code, the JSON Schema and the README.
 //!
 //! An import is any `crate::…` or `super::…` path in a file, resolved to the deepest module file
 //! it names. A module naming its own descendants (declaring them, re-exporting them) is structure,
@@ -210,5 +211,91 @@ fn every_unsafe_block_says_why_it_is_sound() {
                 i + 1
             );
         }
+    }
+}
+
+/// The snake_case names of `ErrorKind`'s variants, read from `src/error.rs`.
+fn error_kinds_in_the_code() -> Vec<String> {
+    let text = std::fs::read_to_string(src_dir().join("error.rs")).unwrap();
+    let start = text
+        .find("pub enum ErrorKind {")
+        .expect("ErrorKind in src/error.rs");
+    let body = &text[start..start + text[start..].find("\n}").unwrap()];
+    let mut kinds = Vec::new();
+    for line in body.lines().skip(1).map(str::trim) {
+        let Some(variant) = line.strip_suffix(',') else {
+            continue;
+        };
+        if variant.is_empty() || !variant.chars().all(|c| c.is_ascii_alphanumeric()) {
+            continue;
+        }
+        let mut name = String::new();
+        for (i, c) in variant.chars().enumerate() {
+            if c.is_ascii_uppercase() && i > 0 {
+                name.push('_');
+            }
+            name.push(c.to_ascii_lowercase());
+        }
+        kinds.push(name);
+    }
+    kinds
+}
+
+#[test]
+fn every_error_kind_is_in_the_schema_and_the_readme() {
+    let kinds = error_kinds_in_the_code();
+    assert!(kinds.len() > 20, "{kinds:?}");
+    for kind in &kinds {
+        // the name serde writes is the one read here
+        let back: reelframe::ErrorKind = serde_json::from_value(kind.as_str().into())
+            .unwrap_or_else(|_| panic!("{kind} is not how ErrorKind is written"));
+        assert_eq!(&back.name(), kind);
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("schema/record.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let mut in_schema = Vec::new();
+    find_kind_enum(&schema, &mut in_schema);
+    let mut sorted = kinds.clone();
+    sorted.sort();
+    in_schema.sort();
+    assert_eq!(
+        in_schema, sorted,
+        "schema/record.schema.json's error.kind enum"
+    );
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let start = readme
+        .find("with one of these kinds:")
+        .expect("the README lists the error kinds");
+    let end = start + readme[start..].find("The JSON Schema is").unwrap();
+    let mut in_readme: Vec<String> = readme[start..end]
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        // names only, not the flags that explain them
+        .filter(|word| word.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+        .map(str::to_string)
+        .collect();
+    in_readme.sort();
+    assert_eq!(in_readme, sorted, "the README's list of error kinds");
+}
+
+/// The `enum` of every object property named `kind` in the schema.
+fn find_kind_enum(value: &serde_json::Value, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, value) in map {
+                if key == "kind" {
+                    if let Some(names) = value.get("enum").and_then(|e| e.as_array()) {
+                        out.extend(names.iter().map(|n| n.as_str().unwrap().to_string()));
+                    }
+                }
+                find_kind_enum(value, out);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| find_kind_enum(v, out)),
+        _ => {}
     }
 }
