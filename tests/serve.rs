@@ -806,3 +806,18 @@ async fn serve_and_extract_never_write_one_records_journal_at_once() {
     let (status, source, answer) = server.post(&request(&s(&sample("chaplin.mp4")), "a")).await;
     assert_eq!((status, source.as_str()), (200, "store"), "{answer}");
 }
+
+#[test]
+fn a_journal_on_stdout_is_refused_naming_the_flag_and_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let o = refused_at_start(&["--out", &s(&out), "--records", "-"]);
+    let message = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{message}");
+    assert_eq!(message.trim().lines().count(), 1, "{message}");
+    assert!(
+        message.contains("--records -") && message.contains("give a file path"),
+        "{message}"
+    );
+    assert!(!dir.path().join("-").exists() && !out.join("-").exists());
+}

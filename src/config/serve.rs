@@ -93,6 +93,9 @@ impl ServeConfig {
         }
         let store = StoreTarget::from_out(&args.out)?;
         let journal = match &args.records {
+            Some(p) if p.as_os_str() == "-" => {
+                bail!("--records - (stdout) cannot be serve's journal, which is read back at start: give a file path, or leave --records out for OUT/records.jsonl")
+            }
             Some(p) if p.to_string_lossy().contains("://") => {
                 bail!("--records must be a local file for serve: {}", p.display())
             }
