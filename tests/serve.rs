@@ -821,3 +821,106 @@ fn a_journal_on_stdout_is_refused_naming_the_flag_and_the_fix() {
     );
     assert!(!dir.path().join("-").exists() && !out.join("-").exists());
 }
+
+/// Asks one item with the server's own sampling (A), other sampling (B: other frames, so other
+/// files; C: other quality, so the same file names with other bytes), then each again, also
+/// after a restart; every file every answer names must exist with the bytes its blake3 says.
+/// `read` fetches the bytes behind a URI, `None` when there are none.
+async fn answers_of_one_item_keep_their_files(
+    start: impl Fn() -> Server,
+    read: impl Fn(&str) -> Option<Vec<u8>>,
+) {
+    let video = s(&sample("fire2.mp4"));
+    let mut b = request(&video, "item");
+    b["frames"] = json!(5);
+    let mut c = request(&video, "item");
+    c["quality"] = json!(50);
+    let asks = [request(&video, "item"), b, c];
+    let check_files = |answers: &[Value]| {
+        for answer in answers {
+            let derived = &answer["derived"];
+            let named = derived["frames"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .chain([&answer["thumbnail"], &derived["contact_sheet"]]);
+            for object in named {
+                let uri = object["uri"].as_str().unwrap();
+                let bytes = read(uri).unwrap_or_else(|| panic!("{uri} is gone"));
+                assert_eq!(
+                    blake3::hash(&bytes).to_hex().as_str(),
+                    object["blake3"],
+                    "{uri} holds other bytes than its answer says"
+                );
+            }
+        }
+    };
+    let server = start();
+    let mut answers = Vec::new();
+    for ask in &asks {
+        let (status, source, answer) = server.post(ask).await;
+        assert_eq!((status, source.as_str()), (200, "decoded"), "{answer}");
+        answers.push(answer);
+    }
+    assert_eq!(answers[1]["derived"]["frames"].as_array().unwrap().len(), 5);
+    let keys = |a: &Value| a["thumbnail"]["key"].as_str().unwrap().to_string();
+    assert_eq!(keys(&answers[0]), "tiktok/item/thumbnail.jpg");
+    assert!(keys(&answers[1]).starts_with("tiktok/item/s-"));
+    check_files(&answers);
+    for (ask, answer) in asks.iter().zip(&answers) {
+        let again = server.post(ask).await;
+        assert_eq!((again.0, again.1.as_str()), (200, "store"));
+        assert_eq!(&again.2, answer);
+    }
+    drop(server);
+    let server = start();
+    for (ask, answer) in asks.iter().zip(&answers) {
+        let again = server.post(ask).await;
+        assert_eq!((again.0, again.1.as_str()), (200, "store"));
+        assert_eq!(
+            without_timing(again.2["derived"].clone()),
+            without_timing(answer["derived"].clone())
+        );
+    }
+    check_files(&answers);
+    assert_eq!(server.metric("reelframe_decodes_total").await, 0.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_with_other_sampling_keep_each_others_files_in_a_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let samples = samples_dir();
+    let start = || Server::start(&["--out", &s(&out), "--allow-root", &s(&samples), "-q"]);
+    answers_of_one_item_keep_their_files(start, |uri| std::fs::read(uri).ok()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_with_other_sampling_keep_each_others_files_in_s3() {
+    let s3 = common::s3_server::S3Server::start();
+    s3.create_bucket("frames");
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal.jsonl");
+    let samples = samples_dir();
+    let env = s3.env();
+    let start = || {
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        Server::start_with_env(
+            &[
+                "--out",
+                "s3://frames/serve",
+                "--records",
+                &s(&journal),
+                "--allow-root",
+                &s(&samples),
+                "-q",
+            ],
+            &env,
+        )
+    };
+    let read = |uri: &str| {
+        let key = uri.strip_prefix("s3://frames/").expect("an s3:// URI");
+        s3.get("frames", key)
+    };
+    answers_of_one_item_keep_their_files(start, read).await;
+}

@@ -131,6 +131,7 @@ impl ServeConfig {
                 hdr: HdrMode::default(),
                 hashes: Hashes::default(),
                 contact_sheet: true,
+                key_folder: None,
             },
             settings: ServeSettings {
                 max_inflight,
