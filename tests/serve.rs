@@ -924,3 +924,97 @@ async fn answers_with_other_sampling_keep_each_others_files_in_s3() {
     };
     answers_of_one_item_keep_their_files(start, read).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_past_the_cache_come_back_from_the_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let samples = samples_dir();
+    let start = || {
+        Server::start(&[
+            "--out",
+            &s(&out),
+            "--allow-root",
+            &s(&samples),
+            "--answer-cache",
+            "2",
+            "-q",
+        ])
+    };
+    let video = s(&sample("fire2.mp4"));
+    let server = start();
+    let mut first = Vec::new();
+    for id in ["a", "b", "c", "d"] {
+        let (status, source, answer) = server.post(&request(&video, id)).await;
+        assert_eq!((status, source.as_str()), (200, "decoded"), "{answer}");
+        first.push(answer);
+    }
+    // `a` and `b` are no longer among the 2 answers kept whole: they are read back from their
+    // journal lines, and checked. Spoil `a`'s line in place (same length, no `derived` any more):
+    // `a` is extracted again, `b` comes from its line.
+    let journal = out.join("records.jsonl");
+    let text = std::fs::read_to_string(&journal).unwrap();
+    assert!(text.lines().next().unwrap().contains(r#""content_id":"a""#));
+    let at = text.find(r#""derived""#).unwrap() as u64;
+    use std::os::unix::fs::FileExt;
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&journal)
+        .unwrap();
+    file.write_at(br#""derivXd""#, at).unwrap();
+    let (status, source, again) = server.post(&request(&video, "a")).await;
+    assert_eq!((status, source.as_str()), (200, "decoded"), "{again}");
+    assert_eq!(
+        without_timing(again["derived"].clone()),
+        without_timing(first[0]["derived"].clone())
+    );
+    first[0] = again;
+    for (id, answer) in [("b", &first[1]), ("d", &first[3]), ("a", &first[0])] {
+        let (status, source, again) = server.post(&request(&video, id)).await;
+        assert_eq!((status, source.as_str()), (200, "store"), "{id}");
+        assert_eq!(&again, answer, "{id}");
+    }
+    assert_eq!(server.metric("reelframe_decodes_total").await, 5.0);
+    drop(server);
+    let server = start();
+    for (id, answer) in ["a", "b", "c", "d"].iter().zip(&first) {
+        let (status, source, again) = server.post(&request(&video, id)).await;
+        assert_eq!((status, source.as_str()), (200, "store"), "{id}");
+        assert_eq!(&again, answer, "{id}");
+    }
+    assert_eq!(server.metric("reelframe_decodes_total").await, 0.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_journal_answers_past_the_cache_are_extracted_again() {
+    let s3 = common::s3_server::S3Server::start();
+    s3.create_bucket("frames");
+    let env = s3.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let samples = samples_dir();
+    let server = Server::start_with_env(
+        &[
+            "--out",
+            "s3://frames/serve",
+            "--allow-root",
+            &s(&samples),
+            "--answer-cache",
+            "1",
+            "-q",
+        ],
+        &env,
+    );
+    let video = s(&sample("fire2.mp4"));
+    let (_, _, a) = server.post(&request(&video, "a")).await;
+    let (status, source, _) = server.post(&request(&video, "a")).await;
+    assert_eq!((status, source.as_str()), (200, "store"));
+    let (status, _, _) = server.post(&request(&video, "b")).await;
+    assert_eq!(status, 200);
+    let (status, source, again) = server.post(&request(&video, "a")).await;
+    assert_eq!((status, source.as_str()), (200, "decoded"));
+    assert_eq!(
+        without_timing(again["derived"].clone()),
+        without_timing(a["derived"].clone())
+    );
+    assert_eq!(server.metric("reelframe_decodes_total").await, 3.0);
+}

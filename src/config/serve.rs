@@ -75,6 +75,9 @@ impl ServeConfig {
         if args.decode_threads.is_some_and(|n| n == 0 || n > 64) {
             bail!("--decode-threads must be between 1 and 64");
         }
+        let answer_cache = std::num::NonZeroUsize::new(args.answer_cache)
+            .filter(|n| n.get() <= 1_000_000)
+            .context("--answer-cache must be between 1 and 1000000")?;
         if args.upload_concurrency == 0 || args.upload_concurrency > 1024 {
             bail!("--upload-concurrency must be between 1 and 1024");
         }
@@ -143,6 +146,7 @@ impl ServeConfig {
                 decode_threads: args.decode_threads,
                 cores,
                 journal,
+                answer_cache,
             },
             shutdown_timeout: flag_duration("--shutdown-timeout", &args.shutdown_timeout)
                 .context("--shutdown-timeout")?,
