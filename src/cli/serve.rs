@@ -23,7 +23,7 @@ pub struct ServeArgs {
     pub records: Option<PathBuf>,
 
     /// Answers kept whole in memory, the most recently used (tens of KB each). Older ones are
-    /// read back from the journal, which memory indexes at ~40 bytes an answer; without a
+    /// read back from the journal, which memory indexes at ~70 bytes an answer; without a
     /// journal they are extracted again.
     #[arg(long, value_name = "N", default_value_t = 256)]
     pub answer_cache: usize,

@@ -3,7 +3,7 @@ The answers the server has given, in bounded memory.
 
 With a journal (a JSONL file of `extract` records), the answers live in it: memory holds an index
 from each item-and-sampling (a 128-bit blake3 of platform, content ID and sampling record) to the
-byte offset and length of its latest `ok` line, about 40 bytes an answer, and a repeat reads that
+byte offset and length of its latest `ok` line (about 70 bytes an answer, hash table included), and a repeat reads that
 one line back, checking it still parses and names the same item and sampling. A small LRU
 (`--answer-cache`) keeps the most recent answers parsed. Without a journal the LRU is all there
 is: an answer it has forgotten is extracted again, which is correct, only slower.
