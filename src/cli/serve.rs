@@ -22,7 +22,7 @@ pub struct ServeArgs {
     #[arg(long, value_name = "PATH")]
     pub records: Option<PathBuf>,
 
-    /// Answers kept whole in memory, the most recently used (tens of KB each). Older ones are
+    /// Answers kept whole in memory, the most recently used (parsed, ~160 KB each with 60 frames). Older ones are
     /// read back from the journal, which memory indexes at ~70 bytes an answer; without a
     /// journal they are extracted again.
     #[arg(long, value_name = "N", default_value_t = 256)]
