@@ -867,6 +867,14 @@ async fn answers_of_one_item_keep_their_files(
     assert_eq!(keys(&answers[0]), "tiktok/item/thumbnail.jpg");
     assert!(keys(&answers[1]).starts_with("tiktok/item/s-"));
     check_files(&answers);
+    // extracting the server's sampling again cleans the item's own folder, not the folders of
+    // the other samplings inside it
+    let mut forced = asks[0].clone();
+    forced["force"] = json!(true);
+    let (status, source, answer) = server.post(&forced).await;
+    assert_eq!((status, source.as_str()), (200, "decoded"), "{answer}");
+    answers[0] = answer;
+    check_files(&answers);
     for (ask, answer) in asks.iter().zip(&answers) {
         let again = server.post(ask).await;
         assert_eq!((again.0, again.1.as_str()), (200, "store"));
