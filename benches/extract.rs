@@ -54,6 +54,7 @@ fn extractor(mode: SamplingMode, runtime: &tokio::runtime::Runtime) -> Extractor
         hdr: Default::default(),
         hashes: Default::default(),
         contact_sheet: true,
+        key_folder: None,
     };
     Extractor::new(
         options,

@@ -41,6 +41,7 @@ let options = ExtractOptions {
     hdr: Default::default(),
     hashes: Default::default(),
     contact_sheet: true,
+    key_folder: None,
 };
 let extractor = Extractor::new(
     options,

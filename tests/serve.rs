@@ -860,3 +860,223 @@ async fn serve_and_extract_never_write_one_records_journal_at_once() {
     let (status, source, answer) = server.post(&request(&s(&sample("chaplin.mp4")), "a")).await;
     assert_eq!((status, source.as_str()), (200, "store"), "{answer}");
 }
+
+#[test]
+fn a_journal_on_stdout_is_refused_naming_the_flag_and_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let o = refused_at_start(&["--out", &s(&out), "--records", "-"]);
+    let message = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{message}");
+    assert_eq!(message.trim().lines().count(), 1, "{message}");
+    assert!(
+        message.contains("--records -") && message.contains("give a file path"),
+        "{message}"
+    );
+    assert!(!dir.path().join("-").exists() && !out.join("-").exists());
+}
+
+/// Asks one item with the server's own sampling (A), other sampling (B: other frames, so other
+/// files; C: other quality, so the same file names with other bytes), then each again, also
+/// after a restart; every file every answer names must exist with the bytes its blake3 says.
+/// `read` fetches the bytes behind a URI, `None` when there are none.
+async fn answers_of_one_item_keep_their_files(
+    start: impl Fn() -> Server,
+    read: impl Fn(&str) -> Option<Vec<u8>>,
+) {
+    let video = s(&sample("fire2.mp4"));
+    let mut b = request(&video, "item");
+    b["frames"] = json!(5);
+    let mut c = request(&video, "item");
+    c["quality"] = json!(50);
+    let asks = [request(&video, "item"), b, c];
+    let check_files = |answers: &[Value]| {
+        for answer in answers {
+            let derived = &answer["derived"];
+            let named = derived["frames"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .chain([&answer["thumbnail"], &derived["contact_sheet"]]);
+            for object in named {
+                let uri = object["uri"].as_str().unwrap();
+                let bytes = read(uri).unwrap_or_else(|| panic!("{uri} is gone"));
+                assert_eq!(
+                    blake3::hash(&bytes).to_hex().as_str(),
+                    object["blake3"],
+                    "{uri} holds other bytes than its answer says"
+                );
+            }
+        }
+    };
+    let server = start();
+    let mut answers = Vec::new();
+    for ask in &asks {
+        let (status, source, answer) = server.post(ask).await;
+        assert_eq!((status, source.as_str()), (200, "decoded"), "{answer}");
+        answers.push(answer);
+    }
+    assert_eq!(answers[1]["derived"]["frames"].as_array().unwrap().len(), 5);
+    let keys = |a: &Value| a["thumbnail"]["key"].as_str().unwrap().to_string();
+    assert_eq!(keys(&answers[0]), "tiktok/item/thumbnail.jpg");
+    assert!(keys(&answers[1]).starts_with("tiktok/item/s-"));
+    check_files(&answers);
+    // extracting the server's sampling again cleans the item's own folder, not the folders of
+    // the other samplings inside it
+    let mut forced = asks[0].clone();
+    forced["force"] = json!(true);
+    let (status, source, answer) = server.post(&forced).await;
+    assert_eq!((status, source.as_str()), (200, "decoded"), "{answer}");
+    answers[0] = answer;
+    check_files(&answers);
+    for (ask, answer) in asks.iter().zip(&answers) {
+        let again = server.post(ask).await;
+        assert_eq!((again.0, again.1.as_str()), (200, "store"));
+        assert_eq!(&again.2, answer);
+    }
+    drop(server);
+    let server = start();
+    for (ask, answer) in asks.iter().zip(&answers) {
+        let again = server.post(ask).await;
+        assert_eq!((again.0, again.1.as_str()), (200, "store"));
+        assert_eq!(
+            without_timing(again.2["derived"].clone()),
+            without_timing(answer["derived"].clone())
+        );
+    }
+    check_files(&answers);
+    assert_eq!(server.metric("reelframe_decodes_total").await, 0.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_with_other_sampling_keep_each_others_files_in_a_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let samples = samples_dir();
+    let start = || Server::start(&["--out", &s(&out), "--allow-root", &s(&samples), "-q"]);
+    answers_of_one_item_keep_their_files(start, |uri| std::fs::read(uri).ok()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_with_other_sampling_keep_each_others_files_in_s3() {
+    let s3 = common::s3_server::S3Server::start();
+    s3.create_bucket("frames");
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal.jsonl");
+    let samples = samples_dir();
+    let env = s3.env();
+    let start = || {
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        Server::start_with_env(
+            &[
+                "--out",
+                "s3://frames/serve",
+                "--records",
+                &s(&journal),
+                "--allow-root",
+                &s(&samples),
+                "-q",
+            ],
+            &env,
+        )
+    };
+    let read = |uri: &str| {
+        let key = uri.strip_prefix("s3://frames/").expect("an s3:// URI");
+        s3.get("frames", key)
+    };
+    answers_of_one_item_keep_their_files(start, read).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_past_the_cache_come_back_from_the_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let samples = samples_dir();
+    let start = || {
+        Server::start(&[
+            "--out",
+            &s(&out),
+            "--allow-root",
+            &s(&samples),
+            "--answer-cache",
+            "2",
+            "-q",
+        ])
+    };
+    let video = s(&sample("fire2.mp4"));
+    let server = start();
+    let mut first = Vec::new();
+    for id in ["a", "b", "c", "d"] {
+        let (status, source, answer) = server.post(&request(&video, id)).await;
+        assert_eq!((status, source.as_str()), (200, "decoded"), "{answer}");
+        first.push(answer);
+    }
+    // `a` and `b` are no longer among the 2 answers kept whole: they are read back from their
+    // journal lines, and checked. Spoil `a`'s line in place (same length, no `derived` any more):
+    // `a` is extracted again, `b` comes from its line.
+    let journal = out.join("records.jsonl");
+    let text = std::fs::read_to_string(&journal).unwrap();
+    assert!(text.lines().next().unwrap().contains(r#""content_id":"a""#));
+    let at = text.find(r#""derived""#).unwrap() as u64;
+    use std::os::unix::fs::FileExt;
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&journal)
+        .unwrap();
+    file.write_at(br#""derivXd""#, at).unwrap();
+    let (status, source, again) = server.post(&request(&video, "a")).await;
+    assert_eq!((status, source.as_str()), (200, "decoded"), "{again}");
+    assert_eq!(
+        without_timing(again["derived"].clone()),
+        without_timing(first[0]["derived"].clone())
+    );
+    first[0] = again;
+    for (id, answer) in [("b", &first[1]), ("d", &first[3]), ("a", &first[0])] {
+        let (status, source, again) = server.post(&request(&video, id)).await;
+        assert_eq!((status, source.as_str()), (200, "store"), "{id}");
+        assert_eq!(&again, answer, "{id}");
+    }
+    assert_eq!(server.metric("reelframe_decodes_total").await, 5.0);
+    drop(server);
+    let server = start();
+    for (id, answer) in ["a", "b", "c", "d"].iter().zip(&first) {
+        let (status, source, again) = server.post(&request(&video, id)).await;
+        assert_eq!((status, source.as_str()), (200, "store"), "{id}");
+        assert_eq!(&again, answer, "{id}");
+    }
+    assert_eq!(server.metric("reelframe_decodes_total").await, 0.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_journal_answers_past_the_cache_are_extracted_again() {
+    let s3 = common::s3_server::S3Server::start();
+    s3.create_bucket("frames");
+    let env = s3.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let samples = samples_dir();
+    let server = Server::start_with_env(
+        &[
+            "--out",
+            "s3://frames/serve",
+            "--allow-root",
+            &s(&samples),
+            "--answer-cache",
+            "1",
+            "-q",
+        ],
+        &env,
+    );
+    let video = s(&sample("fire2.mp4"));
+    let (_, _, a) = server.post(&request(&video, "a")).await;
+    let (status, source, _) = server.post(&request(&video, "a")).await;
+    assert_eq!((status, source.as_str()), (200, "store"));
+    let (status, _, _) = server.post(&request(&video, "b")).await;
+    assert_eq!(status, 200);
+    let (status, source, again) = server.post(&request(&video, "a")).await;
+    assert_eq!((status, source.as_str()), (200, "decoded"));
+    assert_eq!(
+        without_timing(again["derived"].clone()),
+        without_timing(a["derived"].clone())
+    );
+    assert_eq!(server.metric("reelframe_decodes_total").await, 3.0);
+}

@@ -22,6 +22,12 @@ pub struct ServeArgs {
     #[arg(long, value_name = "PATH")]
     pub records: Option<PathBuf>,
 
+    /// Answers kept whole in memory, the most recently used (parsed, ~160 KB each with 60 frames). Older ones are
+    /// read back from the journal, which memory indexes at ~70 bytes an answer; without a
+    /// journal they are extracted again.
+    #[arg(long, value_name = "N", default_value_t = 256)]
+    pub answer_cache: usize,
+
     /// Platform used when a request has none.
     #[arg(long, default_value = "tiktok")]
     pub platform: String,

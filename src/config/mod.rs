@@ -373,6 +373,7 @@ impl ExtractConfig {
                     crate::cli::HashesArg::None => Hashes::None,
                 },
                 contact_sheet: args.contact_sheet,
+                key_folder: None,
             },
             max_bytes,
             jobs,

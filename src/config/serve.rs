@@ -76,6 +76,9 @@ impl ServeConfig {
         if args.decode_threads.is_some_and(|n| n == 0 || n > 64) {
             bail!("--decode-threads must be between 1 and 64");
         }
+        let answer_cache = std::num::NonZeroUsize::new(args.answer_cache)
+            .filter(|n| n.get() <= 1_000_000)
+            .context("--answer-cache must be between 1 and 1000000")?;
         if args.upload_concurrency == 0 || args.upload_concurrency > 1024 {
             bail!("--upload-concurrency must be between 1 and 1024");
         }
@@ -94,6 +97,9 @@ impl ServeConfig {
         }
         let store = StoreTarget::from_out(&args.out)?;
         let journal = match &args.records {
+            Some(p) if p.as_os_str() == "-" => {
+                bail!("--records - (stdout) cannot be serve's journal, which is read back at start: give a file path, or leave --records out for OUT/records.jsonl")
+            }
             Some(p) if p.to_string_lossy().contains("://") => {
                 bail!("--records must be a local file for serve: {}", p.display())
             }
@@ -139,6 +145,7 @@ impl ServeConfig {
                 hdr: HdrMode::default(),
                 hashes: Hashes::default(),
                 contact_sheet: true,
+                key_folder: None,
             },
             settings: ServeSettings {
                 max_inflight,
@@ -150,6 +157,7 @@ impl ServeConfig {
                 decode_threads: args.decode_threads,
                 cores,
                 journal,
+                answer_cache,
             },
             shutdown_timeout: flag_duration("--shutdown-timeout", &args.shutdown_timeout)
                 .context("--shutdown-timeout")?,

@@ -238,7 +238,8 @@ impl Extractor {
             ));
         }
         let platform = self.platform_of(item).to_string();
-        let keys = ItemKeys::new(&platform, &item.content_id);
+        let keys = ItemKeys::new(&platform, &item.content_id)
+            .in_folder(self.options.key_folder.as_deref());
         let mut encoder = FrameEncoder::new(self.options.quality, self.options.size)?
             .with_pdq(self.options.hashes == Hashes::Pdq);
         encoder.set_tone_mapping(tone_map);

@@ -37,6 +37,12 @@ pub struct ExtractOptions {
     pub hashes: Hashes,
     /// Make a contact sheet (every frame as a labelled tile of one JPEG).
     pub contact_sheet: bool,
+    /// A folder inside each item's folder that its objects go to
+    /// (`<platform>/<content_id>/<folder>/…`); none: the item's folder itself. `serve` gives
+    /// every sampling other than its default one such a folder, so answers for one item with
+    /// different sampling never overwrite or remove each other's files.
+    #[serde(default)]
+    pub key_folder: Option<String>,
 }
 
 /// Which perceptual hash each frame gets.

@@ -6,6 +6,7 @@ use crate::pipeline::extract::ExtractOptions;
 use crate::pipeline::input::content_id_text;
 use crate::pipeline::sample::SamplingMode;
 use crate::pipeline::source::VideoUrl;
+use crate::pipeline::store::sampling_folder;
 use axum::http::StatusCode;
 use serde_json::{Map, Value};
 use std::path::{Component, Path, PathBuf};
@@ -199,6 +200,13 @@ pub fn parse_request(
     }
     if let Some(px) = integer(&map, "thumbnail_max_side", 0, 16_384)? {
         options.thumbnail_max_side = px as u32;
+    }
+    // the server's own sampling keeps the item's folder; any other gets a folder of its own, so
+    // its extraction (which leaves its folder holding exactly its files) never touches the
+    // files of the item's other answers
+    let sampling = options.sampling_record();
+    if sampling != base.sampling_record() {
+        options.key_folder = Some(sampling_folder(&sampling));
     }
     let force = boolean(&map, "force")?;
     let video_url = match VideoUrl::parse(&uri).map_err(|e| ApiError::from(&e))? {

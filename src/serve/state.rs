@@ -1,7 +1,9 @@
 //! The server's shared state: admission (extraction slots and a bounded wait queue), coalescing
-//! of requests for the same item, and the answers already in the store (kept in memory and in a
-//! JSONL journal of records, the same records `extract` writes).
+//! of requests for the same item, and the answers already in the store ([`super::answers`]: a
+//! JSONL journal of records, the same records `extract` writes, indexed in memory, and the most
+//! recent answers kept parsed).
 
+use super::answers::{Answers, Found, Key};
 use super::error::ApiError;
 use super::metrics::{Avoided, ServeMetrics};
 use super::request::FramesRequest;
@@ -11,11 +13,10 @@ use crate::pipeline::record::{build_record, Extracted};
 use crate::pipeline::Extractor;
 use futures_util::future::{BoxFuture, Shared};
 use futures_util::FutureExt;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use std::collections::HashMap;
-use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::num::NonZeroUsize;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -43,16 +44,16 @@ pub struct ServeSettings {
     pub cores: usize,
     /// The JSONL file answers are appended to and read back from at start, if any.
     pub journal: Option<PathBuf>,
+    /// Answers kept whole in memory (the most recently used); older ones are read back from the
+    /// journal, or extracted again without one.
+    pub answer_cache: NonZeroUsize,
 }
 
 /// Says whether the store can be reached (`GET /readyz`).
 pub type ReadyCheck = Arc<dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
 
-/// An answer: `{"derived": …, "thumbnail": …}`.
-pub type Answer = Arc<Value>;
+pub use super::answers::Answer;
 type Outcome = Result<Answer, ApiError>;
-/// One item under one set of options: platform, content ID, the sampling record as JSON.
-type Key = (String, String, String);
 
 /// How a request was answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,11 +77,8 @@ impl AnswerSource {
     }
 }
 
-#[derive(Default)]
-struct Items {
-    running: HashMap<Key, Shared<BoxFuture<'static, Outcome>>>,
-    done: HashMap<Key, Answer>,
-}
+/// The extractions running now, which a request for the same item joins.
+type Running = HashMap<Key, Shared<BoxFuture<'static, Outcome>>>;
 
 /// Everything the routes share.
 pub struct ServeState {
@@ -90,52 +88,19 @@ pub struct ServeState {
     pub metrics: ServeMetrics,
     extractor: Arc<Extractor>,
     slots: Arc<Semaphore>,
-    items: Mutex<Items>,
-    journal: Option<Mutex<File>>,
+    running: Mutex<Running>,
+    answers: Answers,
     ready: ReadyCheck,
     next_id: AtomicU64,
     stopping: AtomicBool,
 }
 
 fn key_of(request: &FramesRequest) -> Key {
-    (
-        request.platform.clone(),
-        request.content_id.clone(),
-        request.options.sampling_record().to_string(),
-    )
-}
-
-/// The answers of a records file: `status: "ok"` lines, the last per item; torn or failed lines
-/// are skipped.
-fn read_journal(path: &Path) -> std::io::Result<HashMap<Key, Answer>> {
-    let mut done = HashMap::new();
-    let file = match File::open(path) {
-        Ok(file) => file,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(done),
-        Err(err) => return Err(err),
-    };
-    for line in BufReader::new(file).lines() {
-        let Ok(record) = serde_json::from_str::<Value>(&line?) else {
-            continue;
-        };
-        let found = (|| {
-            if record.get("status")?.as_str()? != "ok" {
-                return None;
-            }
-            let derived = record.get("derived")?;
-            let key = (
-                derived.get("platform")?.as_str()?.to_string(),
-                record.get("content_id")?.as_str()?.to_string(),
-                derived.get("sampling")?.to_string(),
-            );
-            let answer = json!({"derived": derived, "thumbnail": record.get("thumbnail")?});
-            Some((key, Arc::new(answer)))
-        })();
-        if let Some((key, answer)) = found {
-            done.insert(key, answer);
-        }
+    Key {
+        platform: request.platform.clone(),
+        content_id: request.content_id.clone(),
+        sampling: request.options.sampling_record().to_string(),
     }
-    Ok(done)
 }
 
 impl ServeState {
@@ -146,27 +111,19 @@ impl ServeState {
         extractor: Extractor,
         ready: ReadyCheck,
     ) -> std::io::Result<ServeState> {
-        let (done, journal) = match &settings.journal {
-            Some(path) => {
-                if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(parent)?;
-                }
-                let done = read_journal(path)?;
-                let file = OpenOptions::new().create(true).append(true).open(path)?;
-                (done, Some(Mutex::new(file)))
-            }
-            None => (HashMap::new(), None),
-        };
+        let answers = Answers::open(
+            settings.journal.as_deref(),
+            settings.answer_cache,
+            extractor.sampling_record().to_string(),
+        )?;
+        tracing::debug!(answers = answers.indexed(), "journal indexed");
         Ok(ServeState {
             slots: Arc::new(Semaphore::new(settings.max_inflight)),
             settings,
             metrics: ServeMetrics::default(),
             extractor: Arc::new(extractor),
-            items: Mutex::new(Items {
-                running: HashMap::new(),
-                done,
-            }),
-            journal,
+            running: Mutex::default(),
+            answers,
             ready,
             next_id: AtomicU64::new(1),
             stopping: AtomicBool::new(false),
@@ -207,13 +164,31 @@ impl ServeState {
     ) -> (Result<Answer, ApiError>, AnswerSource) {
         let deadline = tokio::time::Instant::now() + self.settings.request_timeout;
         let key = key_of(&request);
-        let (outcome, source) = {
-            let mut items = self.items.lock().expect("items lock");
-            if let (false, Some(answer)) = (request.force, items.done.get(&key)) {
+        if !request.force {
+            let found = match self.answers.find(&key) {
+                Found::Answer(answer) => Some(answer),
+                Found::Line(line) => {
+                    let (state, key) = (Arc::clone(self), key.clone());
+                    tokio::task::spawn_blocking(move || state.answers.read(&key, line))
+                        .await
+                        .ok()
+                        .flatten()
+                }
+                Found::None => None,
+            };
+            if let Some(answer) = found {
                 self.metrics.avoided(Avoided::Store);
-                return (Ok(Arc::clone(answer)), AnswerSource::Store);
+                return (Ok(answer), AnswerSource::Store);
             }
-            match items.running.get(&key) {
+        }
+        let (outcome, source) = {
+            let mut running = self.running.lock().expect("running lock");
+            // an extraction of this item may have ended since: its answer is the most recent
+            if let (false, Found::Answer(answer)) = (request.force, self.answers.find(&key)) {
+                self.metrics.avoided(Avoided::Store);
+                return (Ok(answer), AnswerSource::Store);
+            }
+            match running.get(&key) {
                 Some(running) => {
                     self.metrics.avoided(Avoided::Coalesced);
                     (running.clone(), AnswerSource::Coalesced)
@@ -222,12 +197,13 @@ impl ServeState {
                     let state = Arc::clone(self);
                     let work_key = key.clone();
                     let task = tokio::spawn(async move {
+                        // a successful extraction keeps its answer before it stops running
                         let outcome = state.extract(request, id, deadline).await;
-                        let mut items = state.items.lock().expect("items lock");
-                        if let Ok(answer) = &outcome {
-                            items.done.insert(work_key.clone(), Arc::clone(answer));
-                        }
-                        items.running.remove(&work_key);
+                        state
+                            .running
+                            .lock()
+                            .expect("running lock")
+                            .remove(&work_key);
                         outcome
                     });
                     let shared = async move {
@@ -240,7 +216,7 @@ impl ServeState {
                     }
                     .boxed()
                     .shared();
-                    items.running.insert(key, shared.clone());
+                    running.insert(key, shared.clone());
                     (shared, AnswerSource::Decoded)
                 }
             }
@@ -298,6 +274,7 @@ impl ServeState {
         id: u64,
         deadline: tokio::time::Instant,
     ) -> Outcome {
+        let key = key_of(&request);
         let _permit = self.admit(deadline).await?;
         let running = self.metrics.inflight.fetch_add(1, Relaxed) + 1;
         let _running = InflightGuard(self);
@@ -338,21 +315,7 @@ impl ServeState {
             ApiError::from(&err)
         })?;
         let record = build_record(item.fields, Some(&item.content_id), Ok(&extracted));
-        if let Some(journal) = &self.journal {
-            let mut line = serde_json::to_vec(&record).expect("records serialise");
-            line.push(b'\n');
-            let written = journal.lock().expect("journal lock").write_all(&line);
-            if let Err(err) = written {
-                tracing::error!(id, "appending to the journal failed: {err}");
-            }
-        }
-        let Some(Value::Object(_)) = record.get("derived") else {
-            unreachable!("an ok record has derived");
-        };
-        Ok(Arc::new(json!({
-            "derived": record["derived"],
-            "thumbnail": record["thumbnail"],
-        })))
+        Ok(self.answers.keep(&key, &record))
     }
 }
 

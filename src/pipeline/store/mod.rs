@@ -33,6 +33,15 @@ impl ItemKeys {
         }
     }
 
+    /// The same keys inside `folder` of the item's folder (`<platform>/<content_id>/<folder>/…`),
+    /// when one is given.
+    pub fn in_folder(mut self, folder: Option<&str>) -> ItemKeys {
+        if let Some(folder) = folder {
+            self.prefix = format!("{}/{}", self.prefix, safe_segment(folder));
+        }
+        self
+    }
+
     /// The folder (key prefix) of this item, without a trailing slash.
     pub fn prefix(&self) -> &str {
         &self.prefix
@@ -52,6 +61,13 @@ impl ItemKeys {
     pub fn contact_sheet(&self) -> String {
         format!("{}/contact_sheet.jpg", self.prefix)
     }
+}
+
+/// The folder of one sampling inside an item's folder: `s-` and the first 12 hex digits of the
+/// blake3 of the sampling record as JSON (its fields in their fixed order), e.g. `s-3f9a0c41d2e7`.
+pub fn sampling_folder(sampling_record: &serde_json::Value) -> String {
+    let hash = blake3::hash(sampling_record.to_string().as_bytes()).to_hex();
+    format!("s-{}", &hash[..12])
 }
 
 /// One object being stored, in the background: its URI once stored.
@@ -101,5 +117,10 @@ mod tests {
         let k = ItemKeys::new("tiktok", "72/01");
         assert_eq!(k.frame(3, 3000), "tiktok/72%2F01/0003_3000.jpg");
         assert_eq!(k.thumbnail(), "tiktok/72%2F01/thumbnail.jpg");
+        let folder = sampling_folder(&serde_json::json!({"mode": "frames", "frames": 3}));
+        assert!(folder.starts_with("s-") && folder.len() == 14, "{folder}");
+        let k = k.in_folder(Some(&folder));
+        assert_eq!(k.frame(0, 0), format!("tiktok/72%2F01/{folder}/0000_0.jpg"));
+        assert_eq!(k.prefix(), format!("tiktok/72%2F01/{folder}"));
     }
 }
