@@ -867,10 +867,18 @@ fn urls_to_metadata_and_link_local_addresses_are_refused_in_every_spelling() {
         .collect();
     write_jsonl(&list, &rows);
     let out_dir = dir.path().join("out");
-    // short timeouts and no retries: were the guard to let a fetch through, it fails fast
-    let flags = ["--connect-timeout", "2s", "--retries", "0"];
-    let out = extract_list(list.to_str().unwrap(), &out_dir, &flags);
+    // Were the guard to let a fetch through, it must still not leave loopback: every URL but
+    // 127.0.0.1's and localhost's goes through this proxy, which answers nothing and counts.
+    let trap = FaultServer::start(Vec::<(String, Behaviour)>::new());
+    let out = reelframe_command()
+        .args(["extract", "-q", "--input", &s(&list), "--out", &s(&out_dir)])
+        .args(["--connect-timeout", "2s", "--retries", "0"])
+        .env("http_proxy", trap.url(""))
+        .env("HTTP_PROXY", trap.url(""))
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(trap.connections(), 0, "a refused URL was fetched");
     let validator = schema_validator();
     let records = by_id(read_jsonl(&out_dir.join("records.jsonl")));
     assert_eq!(

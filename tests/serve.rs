@@ -296,19 +296,26 @@ async fn every_error_has_its_status_and_a_json_body() {
         "/r",
         Behaviour::Redirect("http://[::ffff:169.254.169.254]/latest/meta-data/".into()),
     )]);
-    let server = Server::start(&[
-        "--out",
-        &s(&dir.path().join("out")),
-        "--allow-root",
-        &s(&root),
-        "--max-body",
-        "2K",
-        "--max-bytes",
-        "1M",
-        "--retries",
-        "0",
-        "-q",
-    ]);
+    // were the guard to let a refused URL through, it would reach this loopback proxy, not leave
+    // the machine
+    let trap = FaultServer::start(Vec::<(String, Behaviour)>::new());
+    let proxy = trap.url("");
+    let server = Server::start_with_env(
+        &[
+            "--out",
+            &s(&dir.path().join("out")),
+            "--allow-root",
+            &s(&root),
+            "--max-body",
+            "2K",
+            "--max-bytes",
+            "1M",
+            "--retries",
+            "0",
+            "-q",
+        ],
+        &[("http_proxy", &proxy), ("HTTP_PROXY", &proxy)],
+    );
     let f = |name: &str| s(&root.join(name));
     let cases: Vec<(Value, u16, &str, &str)> = vec![
         (
@@ -438,6 +445,7 @@ async fn every_error_has_its_status_and_a_json_body() {
         "{message}"
     );
     assert_eq!(to_metadata.hits("/r"), 1);
+    assert_eq!(trap.connections(), 0, "a refused URL was fetched");
     // the body itself: size, media type, not JSON
     let big = json!({"content_id": "a", "video_uri": f("big.mp4"), "pad": "x".repeat(3000)});
     let cases = [
