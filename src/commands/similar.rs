@@ -5,7 +5,6 @@ use crate::files::{AtomicFile, Durability};
 use crate::similar::{self, VideoHashes};
 use anyhow::Context;
 use serde_json::{json, Value};
-use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::Path;
@@ -24,7 +23,6 @@ struct Loaded {
 
 fn load(paths: &[&Path], quality: u8) -> anyhow::Result<Loaded> {
     let mut loaded = Loaded::default();
-    let mut seen = HashSet::new();
     for path in paths {
         let file = File::open(path).with_context(|| format!("reading {}", path.display()))?;
         for (n, line) in BufReader::new(file).lines().enumerate() {
@@ -39,15 +37,17 @@ fn load(paths: &[&Path], quality: u8) -> anyhow::Result<Loaded> {
                 continue;
             }
             match VideoHashes::from_record(&record, quality) {
-                Some(v) if !seen.insert(v.content_id.clone()) => loaded.duplicates += 1,
-                Some(v) => {
-                    loaded.unmirrored += (!v.hashes.is_empty() && v.mirrors.is_empty()) as usize;
-                    loaded.videos.push(v)
-                }
+                Some(v) => loaded.videos.push(v),
                 None => loaded.unhashed += 1,
             }
         }
     }
+    loaded.duplicates = similar::keep_first_of_each_id(&mut loaded.videos);
+    loaded.unmirrored = loaded
+        .videos
+        .iter()
+        .filter(|v| !v.hashes.is_empty() && v.mirrors.is_empty())
+        .count();
     Ok(loaded)
 }
 

@@ -121,9 +121,7 @@ pub fn scan(paths: &[PathBuf], groups: &GroupsFrom) -> Result<Scan, GalleryError
     }
     let memberships = match groups {
         GroupsFrom::Compute(rule) => {
-            // a content ID is grouped once, as `similar` does
-            let mut seen = std::collections::HashSet::new();
-            hashes.retain(|v| seen.insert(v.content_id.clone()));
+            similar::keep_first_of_each_id(&mut hashes);
             similar::group(&hashes, rule).0
         }
         GroupsFrom::File(path) => read_groups(path)?,

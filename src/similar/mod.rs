@@ -280,6 +280,15 @@ pub struct GroupStats {
     pub skipped_buckets: usize,
 }
 
+/// Keeps the first video of each content ID in `videos` (records read from several runs may
+/// repeat one): each is grouped once. Returns how many repeats were dropped.
+pub fn keep_first_of_each_id(videos: &mut Vec<VideoHashes>) -> usize {
+    let before = videos.len();
+    let mut seen = std::collections::HashSet::new();
+    videos.retain(|v| seen.insert(v.content_id.clone()));
+    before - videos.len()
+}
+
 /// Groups `videos` into near-duplicate groups of two or more (see the module doc).
 pub fn group(videos: &[VideoHashes], rule: &MatchRule) -> (Vec<Group>, GroupStats) {
     let usable: Vec<usize> = (0..videos.len())

@@ -343,3 +343,21 @@ fn compare_makes_the_comparisons_the_pair_met_by_and_mirrored_means_only_mirrore
     let found = rule.compare(&symmetric, &copy, true, only(false, true, false));
     assert!(matches!(found, Some((_, false))), "{found:?}");
 }
+
+#[test]
+fn a_repeated_content_id_keeps_its_first_video_only() {
+    let mut rng = Rng(7);
+    let (a, b, c) = (rng.hash(), rng.hash(), rng.hash());
+    let mut videos = vec![
+        video("x", vec![a]),
+        video("y", vec![b]),
+        video("x", vec![c]),
+        video("x", vec![c]),
+    ];
+    assert_eq!(keep_first_of_each_id(&mut videos), 2);
+    let kept: Vec<(&str, Pdq)> = videos
+        .iter()
+        .map(|v| (v.content_id.as_str(), v.hashes[0]))
+        .collect();
+    assert_eq!(kept, [("x", a), ("y", b)]);
+}
