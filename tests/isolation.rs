@@ -113,12 +113,7 @@ fn a_decoder_that_crashes_costs_its_item_once_more_on_rerun_then_the_record_stay
             .unwrap()
     };
     let first = run("segv:chaplin.mp4");
-    assert_eq!(
-        first.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&first.stderr)
-    );
+    assert_eq!(first.status.code(), Some(1), "{}", stderr(&first));
     let records = records_by_id(&out.join("records.jsonl"));
     assert_eq!(records.len(), 4);
     let crashed = &records["chaplin.mp4"];
@@ -141,7 +136,7 @@ fn a_decoder_that_crashes_costs_its_item_once_more_on_rerun_then_the_record_stay
         .contains("SIGABRT"));
     let third = run("");
     assert_eq!(third.status.code(), Some(0));
-    let summary = String::from_utf8_lossy(&third.stderr);
+    let summary = stderr(&third);
     assert!(records_by_id(&out.join("records.jsonl"))["chaplin.mp4"]["error"]["attempts"] == 2);
     assert!(
         !summary.contains("failed") || summary.contains("0 failed"),
@@ -162,12 +157,7 @@ fn a_decoder_that_is_slow_to_die_is_reported_with_its_own_signal() {
         .env("REELFRAME_FAULT", "late-segv:fire2")
         .output()
         .unwrap();
-    assert_eq!(
-        run.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
     let records = records_by_id(&out.join("records.jsonl"));
     let error = &records["fire2"]["error"];
     assert_eq!(error["kind"], "decoder_crashed", "{error}");
@@ -256,12 +246,7 @@ fn decoding_in_a_process_gives_the_same_records_as_in_process() {
             "--isolate",
             isolate,
         ]);
-        assert_eq!(
-            o.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
         let mut records: Vec<Value> = read_jsonl(&out.join("records.jsonl"))
             .into_iter()
             .map(strip)
